@@ -1,0 +1,373 @@
+"""CD2 table schemas: the bundled offline copy, the DAP JSON-Schema dialect, and DuckDB types.
+
+The DAP schema endpoint is the source of truth at run time; the JSON files under
+``extract/schemas/`` (one per table, same facts as the project's reference folder) are the
+offline fallback and the synthetic generator's input.
+
+Two directions are supported:
+
+* ``TableSchema.to_dap_schema()`` renders the ``{"$schema", "properties": {"meta", "key",
+  "value"}}`` document that the DAP API serves (only keywords the official client accepts).
+* ``TableSchema.from_dap_schema()`` parses such a document back (tolerantly: unknown keywords
+  are ignored), which is what the extractor does with a live API response.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+ENUM_UNKNOWN = "__dap_unspecified__"
+TRUNCATION_MARKERS = ("__dap_oversized_truncated__", "__cd2_oversized_truncated__")
+NAMESPACES = ("canvas", "canvas_logs")
+
+_INT_TYPES = {"int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT"}
+_STRING_FORMATS = {"date-time": "TIMESTAMP", "date": "DATE", "time": "TIME", "uuid": "UUID"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CD2 column (or one property of a nested object column)."""
+
+    name: str
+    type: str  # JSON type: integer, number, string, boolean, array, object
+    format: str | None = None
+    nullable: bool = True
+    enum: tuple[Any, ...] | None = None
+    enum_open: bool = False
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    truncation_marker: bool = False
+    encoded_json: bool = False
+    references: tuple[str, ...] = ()
+    properties: tuple[Column, ...] | None = None
+    items: Column | None = None
+    description: str | None = None
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_bundled(cls, raw: dict[str, Any]) -> Column:
+        props = raw.get("properties")
+        items = raw.get("items")
+        return cls(
+            name=raw.get("name", ""),
+            type=raw["type"],
+            format=raw.get("format"),
+            nullable=bool(raw.get("nullable", True)),
+            enum=tuple(raw["enum"]) if raw.get("enum") is not None else None,
+            enum_open=bool(raw.get("enum_open", False)),
+            max_length=raw.get("max_length"),
+            precision=raw.get("precision"),
+            scale=raw.get("scale"),
+            truncation_marker=bool(raw.get("truncation_marker", False)),
+            encoded_json=bool(raw.get("encoded_json", False)),
+            references=tuple(raw.get("references", ())),
+            properties=tuple(cls.from_bundled(p) for p in props) if props is not None else None,
+            items=cls.from_bundled({"name": "", **items}) if items is not None else None,
+            description=raw.get("description"),
+        )
+
+    def to_bundled(self) -> dict[str, Any]:
+        """The column as a bundled-schema dict (the inverse of ``from_bundled``)."""
+        out: dict[str, Any] = {"name": self.name, "type": self.type}
+        for key in ("format", "max_length", "precision", "scale", "description"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.enum is not None:
+            out["enum"] = list(self.enum)
+        for flag in ("enum_open", "truncation_marker", "encoded_json"):
+            if getattr(self, flag):
+                out[flag] = True
+        if self.references:
+            out["references"] = list(self.references)
+        if self.properties is not None:
+            out["properties"] = [p.to_bundled() for p in self.properties]
+        if self.items is not None:
+            item = self.items.to_bundled()
+            item.pop("name", None)
+            out["items"] = item
+        out["nullable"] = self.nullable
+        return out
+
+    # ---- types ----------------------------------------------------------------------------
+    @property
+    def is_decimal(self) -> bool:
+        return self.type == "number" and self.format == "decimal"
+
+    @property
+    def is_nested(self) -> bool:
+        """Objects and arrays: JSON text in tabular formats (always for arrays)."""
+        return self.type in ("object", "array")
+
+    def duckdb_type(self, nested_as_json: bool = False) -> str:
+        """The DuckDB type for this column.
+
+        Nested objects become STRUCTs and arrays LISTs, unless ``nested_as_json`` is set, in
+        which case both become JSON (how a landing table keeps them version-tolerant).
+        """
+        t = self.type
+        if t == "integer":
+            if self.format in _INT_TYPES:
+                return _INT_TYPES[self.format]
+            if self.enum and all(-(2**31) < int(v) < 2**31 for v in self.enum):
+                return "INTEGER"
+            return "BIGINT"
+        if t == "number":
+            if self.is_decimal:
+                return f"DECIMAL({self.precision or 18},{self.scale or 0})"
+            return "REAL" if self.format == "float32" else "DOUBLE"
+        if t == "boolean":
+            return "BOOLEAN"
+        if t == "string":
+            return _STRING_FORMATS.get(self.format or "", "VARCHAR")
+        if nested_as_json:
+            return "JSON"
+        if t == "array":
+            inner = self.items.duckdb_type() if self.items is not None else "JSON"
+            return f"{inner}[]"
+        if t == "object":
+            if not self.properties:
+                return "JSON"
+            fields = ", ".join(f'"{p.name}" {p.duckdb_type()}' for p in self.properties)
+            return f"STRUCT({fields})"
+        raise ValueError(f"unsupported CD2 type {t!r} for column {self.name!r}")
+
+    # ---- DAP JSON-Schema dialect -----------------------------------------------------------
+    def to_json_schema(self) -> dict[str, Any]:
+        """This column as a JSON-Schema node, using only keywords the official client accepts."""
+        node: dict[str, Any]
+        if self.type == "string" and self.format == "ipv4-or-ipv6":
+            node = {"oneOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
+        elif self.is_decimal:
+            int_digits = (self.precision or 18) - (self.scale or 0)
+            bound = 10**int_digits
+            step = 10 ** -(self.scale or 0) if self.scale else 1
+            node = {
+                "type": "number",
+                "exclusiveMinimum": -bound,
+                "exclusiveMaximum": bound,
+                "multipleOf": step,
+            }
+        elif self.type == "array":
+            node = {"type": "array", "items": self.items.to_json_schema() if self.items else {}}
+        elif self.type == "object":
+            node = {"type": "object"}
+            if self.properties:
+                node["properties"] = {p.name: p.to_json_schema() for p in self.properties}
+                node["additionalProperties"] = False
+                required = [p.name for p in self.properties if not p.nullable]
+                if required:
+                    node["required"] = required
+        else:
+            node = {"type": self.type}
+            if self.format:
+                node["format"] = self.format
+            if self.enum is not None and not self.enum_open:
+                node["enum"] = list(self.enum)
+            if self.max_length is not None:
+                node["maxLength"] = self.max_length
+        if self.description:
+            node["description"] = self.description
+        return node
+
+    @classmethod
+    def from_json_schema(cls, name: str, node: dict[str, Any], nullable: bool) -> Column:
+        """Parse one JSON-Schema node from the DAP schema endpoint (unknown keywords ignored)."""
+        description = node.get("description")
+        if "oneOf" in node:
+            formats = {alt.get("format") for alt in node["oneOf"] if isinstance(alt, dict)}
+            fmt = "ipv4-or-ipv6" if {"ipv4", "ipv6"} <= formats else None
+            return cls(name=name, type="string", format=fmt, nullable=nullable, description=description)
+        jtype = node.get("type", "object")
+        if isinstance(jtype, list):  # tolerate ["string", "null"] although DAP does not send it
+            nullable = nullable or "null" in jtype
+            jtype = next((t for t in jtype if t != "null"), "string")
+        if jtype == "number" and "multipleOf" in node and node.get("format") not in ("float32", "float64"):
+            step = float(node["multipleOf"])
+            scale = max(0, round(-_log10(step))) if step < 1 else 0
+            bound = float(node.get("exclusiveMaximum", node.get("maximum", 10**18)))
+            int_digits = max(1, round(_log10(bound)))
+            return cls(
+                name=name,
+                type="number",
+                format="decimal",
+                precision=int_digits + scale,
+                scale=scale,
+                nullable=nullable,
+                description=description,
+            )
+        props = node.get("properties")
+        items = node.get("items")
+        required = set(node.get("required", ()))
+        return cls(
+            name=name,
+            type=jtype,
+            format=node.get("format"),
+            nullable=nullable,
+            enum=tuple(node["enum"]) if node.get("enum") is not None else None,
+            max_length=node.get("maxLength"),
+            properties=tuple(
+                cls.from_json_schema(pname, pnode, pname not in required) for pname, pnode in props.items()
+            )
+            if jtype == "object" and props
+            else None,
+            items=cls.from_json_schema("", items, True) if jtype == "array" and isinstance(items, dict) else None,
+            description=description,
+        )
+
+
+def _log10(x: float) -> float:
+    import math
+
+    return math.log10(x)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A CD2 table: namespace, name, schema version, primary key and ordered columns."""
+
+    namespace: str
+    name: str
+    version: int
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+    @property
+    def key_columns(self) -> tuple[Column, ...]:
+        by_name = {c.name: c for c in self.columns}
+        return tuple(by_name[k] for k in self.primary_key)
+
+    @property
+    def value_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.name not in self.primary_key)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.qualified_name} has no column {name!r}")
+
+    def with_added_column(self, column: Column) -> TableSchema:
+        """A new schema version with ``column`` appended (CD2 schema changes are additive)."""
+        if any(c.name == column.name for c in self.columns):
+            raise ValueError(f"{self.qualified_name} already has a column {column.name!r}")
+        return replace(self, version=self.version + 1, columns=(*self.columns, column))
+
+    # ---- bundled files ------------------------------------------------------------------------
+    @classmethod
+    def from_bundled(cls, raw: dict[str, Any]) -> TableSchema:
+        return cls(
+            namespace=raw["namespace"],
+            name=raw["table"],
+            version=int(raw.get("version", 1)),
+            primary_key=tuple(raw["primary_key"]),
+            columns=tuple(Column.from_bundled(c) for c in raw["columns"]),
+            description=raw.get("description"),
+            extra={k: raw[k] for k in ("confidence", "status") if k in raw},
+        )
+
+    def to_bundled(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "table": self.name,
+            "version": self.version,
+            "primary_key": list(self.primary_key),
+            "columns": [c.to_bundled() for c in self.columns],
+        }
+
+    # ---- DAP schema endpoint ------------------------------------------------------------------
+    def to_dap_schema(self) -> dict[str, Any]:
+        """The ``schema`` object of ``GET /dap/query/{ns}/table/{table}/schema``."""
+        key_required = [c.name for c in self.key_columns]
+        value_required = [c.name for c in self.value_columns if not c.nullable]
+        value: dict[str, Any] = {
+            "type": "object",
+            "properties": {c.name: c.to_json_schema() for c in self.value_columns},
+            "additionalProperties": False,
+        }
+        if value_required:
+            value["required"] = value_required
+        doc: dict[str, Any] = {
+            "$schema": JSON_SCHEMA_DIALECT,
+            "type": "object",
+            "title": self.description or f"{self.namespace}.{self.name}",
+            "properties": {
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "ts": {"type": "string", "format": "date-time"},
+                        "action": {"type": "string", "enum": ["U", "D"]},
+                    },
+                    "additionalProperties": False,
+                    "required": ["ts"],
+                },
+                "key": {
+                    "type": "object",
+                    "properties": {c.name: c.to_json_schema() for c in self.key_columns},
+                    "additionalProperties": False,
+                    "required": key_required,
+                },
+                "value": value,
+            },
+            "additionalProperties": False,
+            "required": ["key"],
+        }
+        return doc
+
+    @classmethod
+    def from_dap_schema(cls, namespace: str, table: str, doc: dict[str, Any], version: int) -> TableSchema:
+        """Parse a schema-endpoint document (tolerant: unknown keywords and fields are ignored)."""
+        props = doc.get("properties", {})
+        key = props.get("key", {})
+        value = props.get("value", {})
+        key_props: dict[str, Any] = key.get("properties", {})
+        if not key_props:
+            raise ValueError(f"schema of {namespace}.{table} has no key properties")
+        value_required = set(value.get("required", ()))
+        columns = [Column.from_json_schema(n, node, False) for n, node in key_props.items()]
+        columns += [
+            Column.from_json_schema(n, node, n not in value_required)
+            for n, node in value.get("properties", {}).items()
+        ]
+        return cls(
+            namespace=namespace,
+            name=table,
+            version=int(version),
+            primary_key=tuple(key_props),
+            columns=tuple(columns),
+            description=doc.get("title") if doc.get("title") != f"{namespace}.{table}" else None,
+        )
+
+
+@cache
+def bundled_schemas() -> dict[str, TableSchema]:
+    """All bundled CD2 schemas keyed by ``namespace.table``, in namespace then table order."""
+    out: dict[str, TableSchema] = {}
+    for ns in NAMESPACES:
+        for path in sorted((SCHEMA_DIR / ns).glob("*.json")):
+            schema = TableSchema.from_bundled(json.loads(path.read_text(encoding="utf-8")))
+            out[schema.qualified_name] = schema
+    return out
+
+
+def bundled_schema(namespace: str, table: str) -> TableSchema:
+    try:
+        return bundled_schemas()[f"{namespace}.{table}"]
+    except KeyError:
+        raise KeyError(f"no bundled CD2 schema for {namespace}.{table}") from None
+
+
+def tables_in(namespace: str) -> list[str]:
+    return [s.name for s in bundled_schemas().values() if s.namespace == namespace]
