@@ -1,0 +1,57 @@
+# Two entry points for a fresh machine (see README): `make demo` and `make test`.
+# Everything is installed into .venv/ from pinned requirements; nothing else is assumed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+# dbt and the tests get their own scratch database unless the caller chose one.
+TEST_DB ?= .cache/test/cd2_test.duckdb
+
+.PHONY: help setup demo test lint pytest dbt-check services clean
+
+help:
+	@echo "make demo   - install everything into .venv and run the end-to-end demo"
+	@echo "make test   - install everything and run the whole test suite (what CI runs)"
+	@echo "make lint   - ruff, codegen --check, sqlfluff"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/cd2 demo
+
+# Services the conformance tests use: Instructure's dap CLI in its own venv (its pins clash
+# with ours) and a local PostgreSQL for `dap initdb/syncdb` (skipped, with the reason, where
+# PostgreSQL cannot be installed or started).
+services: setup
+	scripts/dap_client_env.sh
+	scripts/postgres_service.sh install start || echo "warning: PostgreSQL unavailable; its tests will report skipped"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cd2 codegen --check
+	$(BIN)/sqlfluff lint models analyses
+
+dbt-check: setup
+	mkdir -p $(dir $(TEST_DB))
+	rm -f $(TEST_DB)
+	CD2_DB=$(TEST_DB) $(BIN)/dbt build
+
+pytest: setup
+	$(BIN)/pytest
+
+test: setup lint services dbt-check pytest
+
+clean:
+	rm -rf .cache/test target logs
