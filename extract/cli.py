@@ -12,8 +12,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extract import __version__
+
+if TYPE_CHECKING:
+    import duckdb
+    from rich.console import Console
+
+    from extract.dap.client import DapClient
+    from extract.sync.runner import SyncReport
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -71,13 +79,57 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--advance", type=float, default=0.0, help="then advance the clock by this many hours")
     synth.set_defaults(handler=_cmd_synth)
 
+    sync = sub.add_parser(
+        "sync",
+        help="extract CD2 tables from the DAP API into DuckDB (snapshot once, then incrementals)",
+        description="Bring the selected CD2 tables up to date in the DuckDB file, one atomic batch per job.",
+    )
+    _add_api_options(sync)
+    sync.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        help="namespace(s) to sync (repeat or comma-separate; default: canvas and canvas_logs)",
+    )
+    sync.add_argument("--table", default="all", help="comma-separated table names, or 'all' (default)")
+    sync.add_argument("--format", choices=("jsonl", "parquet", "csv", "tsv"), default="jsonl", help="file format")
+    sync.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
+    sync.add_argument("--concurrency", type=int, default=4, help="tables in flight at once (default 4)")
+    sync.add_argument("--download-concurrency", type=int, default=8, help="parallel file downloads (default 8)")
+    sync.add_argument(
+        "--no-auto-resnapshot",
+        dest="auto_resnapshot",
+        action="store_false",
+        help="fail instead of taking a new snapshot on SnapshotRequired / OutOfRange",
+    )
+    sync.add_argument("--max-retries", type=int, default=8, help="attempts per API call on 429/5xx/timeouts")
+    sync.add_argument("--no-rate-limit", action="store_true", help="do not throttle to the API's documented limits")
+    _add_output_options(sync)
+    sync.set_defaults(handler=_cmd_sync)
+
+    status = sub.add_parser("status", help="per-table watermark, staleness, rows, schema version, last error")
+    status.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.set_defaults(handler=_cmd_status)
+
+    listing = sub.add_parser("list", help="list the tables the DAP API offers in a namespace")
+    _add_api_options(listing)
+    listing.add_argument("--namespace", default="canvas", help="namespace (default canvas)")
+    listing.set_defaults(handler=_cmd_list)
+
+    schema_cmd = sub.add_parser("schema", help="print a table's schema from the DAP API (JSON)")
+    _add_api_options(schema_cmd)
+    schema_cmd.add_argument("--namespace", default="canvas", help="namespace (default canvas)")
+    schema_cmd.add_argument("--table", required=True, help="table name")
+    schema_cmd.set_defaults(handler=_cmd_schema)
+
     codegen = sub.add_parser(
         "codegen",
         help="write the per-table dbt files generated from the CD2 schemas",
         description="Generate per-table dbt files from the CD2 schemas; --check verifies they are current.",
     )
     codegen.add_argument("--check", action="store_true", help="fail if any generated file is out of date")
-    codegen.add_argument("--project-dir", type=Path, default=Path("."), help="dbt project root")
+    codegen.add_argument("--project-dir", type=Path, default=Path(), help="dbt project root")
     codegen.set_defaults(handler=_cmd_codegen)
 
     demo = sub.add_parser(
@@ -88,6 +140,41 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_synth_options(demo, "demo")
     demo.set_defaults(handler=_cmd_demo)
     return parser
+
+
+def _add_api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", default=None, help="DAP API URL (default: $DAP_API_URL or Instructure's)")
+    parser.add_argument("--client-id", default=None, help="client id (default: $DAP_CLIENT_ID)")
+    parser.add_argument("--client-secret", default=None, help="client secret (default: $DAP_CLIENT_SECRET)")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-format", choices=("plain", "json"), default="plain", help="log line format")
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress bars (auto: only on a terminal)",
+    )
+
+
+def _client(args: argparse.Namespace, **kwargs: object) -> DapClient:
+    from extract.dap.auth import Credentials
+    from extract.dap.client import DapClient
+
+    credentials = Credentials.from_env(args.base_url, args.client_id, args.client_secret)
+    return DapClient(credentials, **kwargs)  # type: ignore[arg-type]
+
+
+def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    db = path or default_db_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(db))
+    except duckdb.IOException as exc:
+        raise SystemExit(f"cd2: cannot open {db}: {exc} (is another cd2 or dbt process using it?)") from None
 
 
 def _progress_printer() -> Callable[[str], None]:
@@ -147,6 +234,133 @@ def _cmd_fake_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _selected_tables(args: argparse.Namespace, client: DapClient) -> list[str]:
+    namespaces: list[str] = []
+    for item in args.namespace or ["canvas,canvas_logs"]:
+        namespaces += [n.strip() for n in item.split(",") if n.strip()]
+    wanted = [t.strip() for t in args.table.split(",") if t.strip()]
+    selected: list[str] = []
+    for namespace in namespaces:
+        available = client.list_tables(namespace)
+        if wanted == ["all"]:
+            selected += [f"{namespace}.{t}" for t in available]
+        else:
+            selected += [f"{namespace}.{t}" for t in wanted if t in available]
+    if wanted != ["all"]:
+        missing = [t for t in wanted if not any(q.endswith(f".{t}") for q in selected)]
+        if missing:
+            raise SystemExit(f"cd2: no such table in {', '.join(namespaces)}: {', '.join(missing)}")
+    return selected
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from extract import logs
+    from extract.dap.transport import RetryPolicy
+    from extract.sync.progress import LogReporter, Reporter, RichReporter
+    from extract.sync.runner import SyncOptions, SyncRunner
+
+    secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret,))
+    console = Console(stderr=True)
+    use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
+    if use_bars:
+        logging.getLogger().setLevel(logging.WARNING if not args.verbose else logging.DEBUG)
+    reporter: Reporter = RichReporter(console) if use_bars else LogReporter()
+    client = _client(
+        args,
+        retry=RetryPolicy(max_attempts=max(1, args.max_retries)),
+        limits={} if args.no_rate_limit else None,
+    )
+    con = _connect(args.db)
+    try:
+        tables = _selected_tables(args, client)
+        db_path = args.db or default_db_path()
+        options = SyncOptions(
+            tables=tables,
+            fmt=args.format,
+            concurrency=args.concurrency,
+            download_concurrency=args.download_concurrency,
+            auto_resnapshot=args.auto_resnapshot,
+            work_dir=db_path.parent / f".cd2_work_{db_path.stem}",
+        )
+        reporter.start(len(tables))
+        try:
+            report = SyncRunner(client, con, options, reporter).run()
+        finally:
+            reporter.stop()
+    finally:
+        con.close()
+        client.close()
+    _print_sync_summary(report, console)
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def _print_sync_summary(report: SyncReport, console: Console) -> None:
+    ok = [r for r in report.results if r.status == "ok"]
+    rows = sum(r.rows for r in ok)
+    megabytes = sum(r.bytes for r in ok) / 1e6
+    snapshots = sum(1 for r in ok if r.kind == "snapshot")
+    console.print(
+        f"sync: {len(ok)} tables ok ({snapshots} snapshots), {len(report.failed)} failed; "
+        f"{rows:,} rows, {megabytes:,.1f} MB in {report.seconds:,.1f}s"
+    )
+    for failed in report.failed:
+        console.print(f"  failed {failed.qualified_name}: {failed.error_type}: {failed.error}")
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from extract.status import table_statuses
+
+    con = _connect(args.db)
+    try:
+        statuses = table_statuses(con)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps([s.to_json() for s in statuses], indent=1))
+        return EXIT_OK
+    if not statuses:
+        print("no tables synced yet (run `cd2 sync`)")
+        return EXIT_OK
+    table = Table("table", "watermark", "stale (h)", "raw rows", "schema", "last batch", "status", "last error")
+    for s in statuses:
+        table.add_row(
+            s.table,
+            s.watermark or "-",
+            f"{s.staleness_hours:.1f}" if s.staleness_hours is not None else "-",
+            f"{s.raw_rows:,}",
+            str(s.schema_version or "-"),
+            f"{s.last_batch_id} {s.last_kind or ''}".strip() if s.last_batch_id else "-",
+            s.last_status or "-",
+            (s.last_error or "")[:80],
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        for name in client.list_tables(args.namespace):
+            print(name)
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    with _client(args) as client:
+        version, doc = client.get_schema(args.namespace, args.table)
+    print(json.dumps({"schema": doc, "version": version}, indent=1))
+    return EXIT_OK
+
+
 def _cmd_codegen(args: argparse.Namespace) -> int:
     from extract import codegen
 
@@ -182,7 +396,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    return int(handler(args))
+    from extract.dap.errors import DapError
+
+    try:
+        return int(handler(args))
+    except DapError as exc:
+        print(f"cd2: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

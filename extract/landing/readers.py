@@ -1,0 +1,177 @@
+"""SQL that reads downloaded DAP files with DuckDB's native readers, typed from the schema.
+
+Every reader yields the same relation: the table's columns (landing types), ``_meta_ts`` and
+``_meta_action`` ('U' or 'D'; snapshots carry no action and are all 'U'). No Python touches
+the rows.
+
+* jsonl: ``read_json`` with an explicit ``meta``/``key``/``value`` struct type.
+* csv: ``read_csv`` with every column read as text first (so an empty quoted string stays an
+  empty string and the NULL convention is explicit), then cast.
+* tsv: PostgreSQL COPY text format. DuckDB's CSV reader does not know its backslash escapes,
+  so fields are read raw (no quoting, ``\\N`` is NULL) and text columns are unescaped in SQL.
+* parquet: ``read_parquet`` over the dotted flat columns, cast to the landing types.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from pathlib import Path
+
+from extract.landing.tables import landing_type, quote
+from extract.schema import Column, TableSchema
+
+FORMATS = ("jsonl", "csv", "tsv", "parquet")
+
+# COPY text escapes other than the backslash itself (handled by splitting on it).
+_TSV_ESCAPES = (
+    ("\\n", "chr(10)"),
+    ("\\t", "chr(9)"),
+    ("\\r", "chr(13)"),
+    ("\\b", "chr(8)"),
+    ("\\f", "chr(12)"),
+    ("\\v", "chr(11)"),
+)
+
+
+class FileFormatError(ValueError):
+    """A downloaded file does not have the layout its format promises."""
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _file_list(files: Sequence[Path]) -> str:
+    return "[" + ", ".join(_sql_string(p.as_posix()) for p in files) + "]"
+
+
+def _struct(columns: Sequence[Column]) -> str:
+    return "STRUCT(" + ", ".join(f"{quote(c.name)} {landing_type(c)}" for c in columns) + ")"
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """The header row of a gzip-compressed CSV/TSV file (reads only the first line)."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        line = handle.readline().rstrip("\r\n")
+    if not line:
+        raise FileFormatError(f"{path.name} has no header row")
+    if delimiter == ",":
+        return [h.strip('"') for h in line.split(",")]
+    return line.split(delimiter)
+
+
+def _check_columns(header: Sequence[str], schema: TableSchema, path: Path) -> None:
+    expected_keys = {f"key.{k}" for k in schema.primary_key}
+    missing = expected_keys - set(header)
+    if "meta.ts" not in header or missing:
+        raise FileFormatError(f"{path.name}: header lacks meta.ts or key columns {sorted(missing)}")
+
+
+def _projection(schema: TableSchema, header: set[str], expr_for: dict[str, str]) -> str:
+    """Select list: each schema column from its dotted field (NULL if the file lacks it)."""
+    parts: list[str] = []
+    for column in schema.columns:
+        field = f"{'key' if column.name in schema.primary_key else 'value'}.{column.name}"
+        if field in header:
+            parts.append(f"{expr_for[field]} AS {quote(column.name)}")
+        else:
+            parts.append(f"CAST(NULL AS {landing_type(column)}) AS {quote(column.name)}")
+    action = "coalesce(CAST(\"meta.action\" AS VARCHAR), 'U')" if "meta.action" in header else "'U'"
+    parts.append('CAST("meta.ts" AS TIMESTAMP) AS _meta_ts')
+    parts.append(f"{action} AS _meta_action")
+    return ", ".join(parts)
+
+
+def jsonl_select(schema: TableSchema, files: Sequence[Path]) -> str:
+    columns = (
+        "{'meta': 'STRUCT(ts TIMESTAMP, action VARCHAR)', "
+        f"'key': {_sql_string(_struct(schema.key_columns))}, "
+        f"'value': {_sql_string(_struct(schema.value_columns))}}}"
+    )
+    select = [f"key.{quote(c.name)} AS {quote(c.name)}" for c in schema.key_columns]
+    select += [f"value.{quote(c.name)} AS {quote(c.name)}" for c in schema.value_columns]
+    select += ["meta.ts AS _meta_ts", "coalesce(meta.action, 'U') AS _meta_action"]
+    return (
+        f"SELECT {', '.join(select)} FROM read_json({_file_list(files)}, format = 'newline_delimited', "
+        f"compression = 'gzip', columns = {columns}, maximum_object_size = 268435456)"
+    )
+
+
+def _tsv_unescape(expr: str) -> str:
+    inner = "x"
+    for escaped, char in _TSV_ESCAPES:
+        inner = f"replace({inner}, {_sql_string(escaped)}, {char})"
+    return f"array_to_string(list_transform(string_split({expr}, '\\\\'), lambda x: {inner}), '\\')"
+
+
+def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_string: str | None) -> str:
+    header = read_header(files[0], delimiter)
+    for other in files[1:]:
+        if read_header(other, delimiter) != header:
+            raise FileFormatError(f"{other.name} has a different header from {files[0].name}")
+    _check_columns(header, schema, files[0])
+    columns_map = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in header) + "}"
+    by_field = {f"{'key' if c.name in schema.primary_key else 'value'}.{c.name}": c for c in schema.columns}
+    exprs: dict[str, str] = {}
+    for field in header:
+        column = by_field.get(field)
+        if column is None:
+            continue
+        raw = quote(field)
+        if delimiter == "\t" and _is_text(column):
+            raw = _tsv_unescape(raw)
+        exprs[field] = f"CAST({raw} AS {landing_type(column)})"
+    if delimiter == "\t":
+        options = "delim = '\\t', quote = '', escape = '', nullstr = '\\N'"
+    else:
+        nulls = _sql_string(null_string or "")
+        options = f"delim = ',', quote = '\"', escape = '\"', nullstr = {nulls}, allow_quoted_nulls = false"
+    return (
+        f"SELECT {_projection(schema, set(header), exprs)} FROM read_csv({_file_list(files)}, header = true, "
+        f"auto_detect = false, compression = 'gzip', {options}, columns = {columns_map}, "
+        "strict_mode = true, max_line_size = 268435456)"
+    )
+
+
+def _is_text(column: Column) -> bool:
+    return column.type in ("string", "object", "array") and column.format not in ("date-time", "date", "uuid")
+
+
+def csv_select(schema: TableSchema, files: Sequence[Path], null_string: str | None = None) -> str:
+    return _text_read(schema, files, ",", null_string)
+
+
+def tsv_select(schema: TableSchema, files: Sequence[Path]) -> str:
+    return _text_read(schema, files, "\t", None)
+
+
+def parquet_select(schema: TableSchema, files: Sequence[Path], available: Sequence[str]) -> str:
+    header = set(available)
+    by_field = {f"{'key' if c.name in schema.primary_key else 'value'}.{c.name}": c for c in schema.columns}
+    exprs = {f: f"CAST({quote(f)} AS {landing_type(c)})" for f, c in by_field.items() if f in header}
+    if "meta.ts" not in header:
+        raise FileFormatError(f"{files[0].name}: parquet file lacks meta.ts")
+    return f"SELECT {_projection(schema, header, exprs)} FROM read_parquet({_file_list(files)}, union_by_name = true)"
+
+
+def select_for(
+    schema: TableSchema,
+    fmt: str,
+    files: Sequence[Path],
+    *,
+    parquet_columns: Sequence[str] = (),
+    csv_null: str | None = None,
+) -> str:
+    """The SELECT that reads ``files`` of format ``fmt`` as landing rows of ``schema``."""
+    if not files:
+        raise FileFormatError("no files to read")
+    if fmt == "jsonl":
+        return jsonl_select(schema, files)
+    if fmt == "csv":
+        return csv_select(schema, files, csv_null)
+    if fmt == "tsv":
+        return tsv_select(schema, files)
+    if fmt == "parquet":
+        return parquet_select(schema, files, parquet_columns)
+    raise FileFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -1,0 +1,73 @@
+"""``cd2 status``: per-table watermark, staleness, rows, schema version, last batch and error."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from extract.landing.tables import raw_schema_name
+from extract.timeutil import iso_z, utc_now
+
+
+@dataclass
+class TableStatus:
+    table: str
+    watermark: str | None
+    staleness_hours: float | None
+    raw_rows: int
+    schema_version: int | None
+    last_batch_id: int | None
+    last_kind: str | None
+    last_success_at: str | None
+    last_status: str | None
+    last_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_z(value) if value else None
+
+
+def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
+    try:
+        rows = con.execute(
+            """
+            SELECT namespace, table_name, watermark, schema_version, last_batch_id, last_kind,
+                   last_success_at, last_status, last_error
+            FROM cd2_meta.table_state ORDER BY namespace, table_name
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    raw_tables = {
+        (str(s), str(t))
+        for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    }
+    now = utc_now()
+    out: list[TableStatus] = []
+    for ns, table, watermark, version, batch, kind, success, status, error in rows:
+        raw = (raw_schema_name(ns), table)
+        count = 0
+        if raw in raw_tables:
+            found = con.execute(f'SELECT count(*) FROM {raw[0]}."{table}"').fetchone()
+            count = int(found[0]) if found else 0
+        out.append(
+            TableStatus(
+                table=f"{ns}.{table}",
+                watermark=_iso(watermark),
+                staleness_hours=round((now - watermark).total_seconds() / 3600, 2) if watermark else None,
+                raw_rows=count,
+                schema_version=version,
+                last_batch_id=batch,
+                last_kind=kind,
+                last_success_at=_iso(success),
+                last_status=status,
+                last_error=error,
+            )
+        )
+    return out

@@ -1,0 +1,277 @@
+"""``cd2 sync``: bring every selected table up to date, several tables in flight at once.
+
+Per table: read the schema from the API, decide snapshot (no watermark yet) or incremental
+(since the watermark), run the job, download, then land the files as one batch. Jobs and
+downloads of different tables overlap; landing is serialised on the one DuckDB connection
+(DuckDB parallelises each load itself). A failure is confined to its table: it is logged in
+``cd2_meta.batches`` and the other tables go on. ``SnapshotRequired`` / ``OutOfRange`` start
+a new snapshot (recorded as such) unless auto re-snapshot is off.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from extract.dap.client import DapClient
+from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
+from extract.landing.batch import BatchResult, BatchSpec, land_batch, record_failure
+from extract.landing.readers import FORMATS
+from extract.schema import TableSchema
+from extract.sync.fetch import FetchedJob, JobFetcher
+from extract.sync.progress import Reporter
+from extract.timeutil import iso_z
+
+log = logging.getLogger(__name__)
+
+MAX_LAND_ATTEMPTS = 3
+
+
+@dataclass
+class SyncOptions:
+    tables: Sequence[str]  # qualified names namespace.table
+    fmt: str = "jsonl"
+    concurrency: int = 4
+    download_concurrency: int = 8
+    auto_resnapshot: bool = True
+    work_dir: Path = Path(".cd2_work")
+
+    def __post_init__(self) -> None:
+        if self.fmt not in FORMATS:
+            raise ValueError(f"unknown format {self.fmt!r}; choose one of {', '.join(FORMATS)}")
+        if self.concurrency < 1 or self.download_concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+
+@dataclass
+class TableResult:
+    qualified_name: str
+    status: str  # ok | failed
+    kind: str | None = None
+    reason: str | None = None
+    rows: int = 0
+    upserts: int = 0
+    deletes: int = 0
+    bytes: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    batch_id: int | None = None
+    schema_version: int | None = None
+    watermark: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+
+
+@dataclass
+class SyncReport:
+    results: list[TableResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[TableResult]:
+        return [r for r in self.results if r.status != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _state(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> tuple[Any, int | None]:
+    try:
+        row = con.execute(
+            "SELECT watermark, schema_version FROM cd2_meta.table_state WHERE namespace = ? AND table_name = ?",
+            [schema.namespace, schema.name],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None, None
+    return (row[0], row[1]) if row else (None, None)
+
+
+class SyncRunner:
+    def __init__(
+        self, client: DapClient, con: duckdb.DuckDBPyConnection, options: SyncOptions, reporter: Reporter
+    ) -> None:
+        self.client = client
+        self.con = con
+        self.options = options
+        self.reporter = reporter
+        self._land_lock = threading.Lock()
+
+    def run(self) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        work = self.options.work_dir
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)  # leftovers of an interrupted run hold nothing committed
+        work.mkdir(parents=True, exist_ok=True)
+        with (
+            ThreadPoolExecutor(self.options.download_concurrency, thread_name_prefix="download") as downloads,
+            ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="table") as tables,
+        ):
+            fetcher = JobFetcher(self.client, downloads)
+            futures = {tables.submit(self._sync_table, q, fetcher): q for q in self.options.tables}
+            for future in as_completed(futures):
+                result = future.result()
+                report.results.append(result)
+                self.reporter.table_done(result)
+        shutil.rmtree(work, ignore_errors=True)
+        report.results.sort(key=lambda r: r.qualified_name)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _sync_table(self, qname: str, fetcher: JobFetcher) -> TableResult:
+        namespace, table = qname.split(".", 1)
+        started = time.monotonic()
+        self.reporter.table_started(qname)
+        kind, reason = "snapshot", "initial"
+        try:
+            version, doc = self.client.get_schema(namespace, table)
+            schema = TableSchema.from_dap_schema(namespace, table, doc, version)
+            with self._land_lock:
+                watermark, _ = _state(self.con, schema)
+            if watermark is not None:
+                kind, reason = "incremental", "scheduled"
+            try:
+                fetched, batch = self._fetch_and_land(schema, fetcher, kind, reason, watermark)
+            except (SnapshotRequiredError, OutOfRangeError) as exc:
+                if kind != "incremental" or not self.options.auto_resnapshot:
+                    raise
+                kind, reason = "snapshot", f"resnapshot: {type(exc).__name__.removesuffix('Error')}"
+                log.warning("%s: %s; taking a new snapshot", qname, exc)
+                self.reporter.note(qname, f"{type(exc).__name__}: new snapshot")
+                fetched, batch = self._fetch_and_land(schema, fetcher, kind, reason, None)
+        except Exception as exc:  # confined to this table: record it and let the others go on
+            error_type = getattr(exc, "error_type", None) or type(exc).__name__
+            message = str(exc) or type(exc).__name__
+            log.error("%s failed: %s", qname, message)
+            with self._land_lock:
+                try:
+                    record_failure(
+                        self.con,
+                        namespace,
+                        table,
+                        kind=kind,
+                        reason=reason,
+                        error_type=error_type,
+                        message=message,
+                        fmt=self.options.fmt,
+                    )
+                except duckdb.Error as log_error:  # never hide the original failure
+                    log.error("%s: could not record the failure: %s", qname, log_error)
+            return TableResult(
+                qname,
+                "failed",
+                kind=kind,
+                reason=reason,
+                seconds=time.monotonic() - started,
+                error=message,
+                error_type=error_type,
+            )
+        return TableResult(
+            qname,
+            "ok",
+            kind=kind,
+            reason=reason,
+            rows=batch.rows,
+            upserts=batch.upserts,
+            deletes=batch.deletes,
+            bytes=fetched.bytes,
+            files=len(fetched.files),
+            seconds=time.monotonic() - started,
+            batch_id=batch.batch_id,
+            schema_version=schema.version,
+            watermark=iso_z(fetched.job.watermark) if fetched.job.watermark else None,
+        )
+
+    def _query(self, kind: str, watermark: Any) -> dict[str, Any]:
+        query: dict[str, Any] = {"format": self.options.fmt, "mode": "condensed"}
+        if kind == "incremental":
+            query["since"] = iso_z(watermark)
+        return query
+
+    def _fetch_and_land(
+        self, schema: TableSchema, fetcher: JobFetcher, kind: str, reason: str, watermark: Any
+    ) -> tuple[FetchedJob, BatchResult]:
+        qname = schema.qualified_name
+        dest = self.options.work_dir / qname
+        query = self._query(kind, watermark)
+        last_error: Exception | None = None
+        for attempt in range(1, MAX_LAND_ATTEMPTS + 1):
+            fetched = fetcher.fetch(
+                schema.namespace,
+                schema.name,
+                query,
+                dest,
+                on_job=lambda job: self.reporter.job_state(qname, job.status),
+                on_file=lambda size: self.reporter.file_downloaded(qname, size),
+            )
+            schema = self._schema_for_job(schema, fetched)
+            job = fetched.job
+            if job.watermark is None:
+                raise DapError(message=f"{qname}: job {job.id} reported neither 'at' nor 'until'")
+            spec = BatchSpec(
+                schema=schema,
+                kind=kind,
+                reason=reason,
+                fmt=self.options.fmt,
+                files=fetched.files,
+                watermark=job.watermark,
+                job_id=job.id,
+                since=job.since,
+                until=job.until,
+                snapshot_at=job.at,
+                bytes=fetched.bytes,
+                started_at=fetched.started_at,
+                job_finished_at=fetched.job_finished_at,
+                downloaded_at=fetched.downloaded_at,
+                parquet_columns=self._parquet_columns(fetched) if self.options.fmt == "parquet" else (),
+            )
+            self.reporter.landing(qname)
+            try:
+                with self._land_lock:
+                    batch = land_batch(self.con, spec)
+            except duckdb.Error as exc:
+                # A file that arrived damaged (e.g. a truncated gzip with a plausible length) fails
+                # here; nothing was committed, so fetch the files again and retry.
+                last_error = exc
+                log.warning(
+                    "%s: landing failed (%s); fetching the files again (attempt %d)",
+                    qname,
+                    _short(exc),
+                    attempt,
+                )
+                continue
+            finally:
+                shutil.rmtree(dest, ignore_errors=True)
+            return fetched, batch
+        raise DapError(
+            message=f"{qname}: could not land the job's files after {MAX_LAND_ATTEMPTS} attempts: {_short(last_error)}"
+        )
+
+    def _schema_for_job(self, schema: TableSchema, fetched: FetchedJob) -> TableSchema:
+        """The job may have been produced with a newer schema version than we fetched."""
+        version = fetched.job.schema_version
+        if version is None or version <= schema.version:
+            return schema
+        new_version, doc = self.client.get_schema(schema.namespace, schema.name)
+        return TableSchema.from_dap_schema(schema.namespace, schema.name, doc, new_version)
+
+    def _parquet_columns(self, fetched: FetchedJob) -> list[str]:
+        files = ", ".join(f"'{p.as_posix()}'" for p in fetched.files)
+        with self._land_lock:
+            rows = self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true)").fetchall()
+        return [str(r[0]) for r in rows]
+
+
+def _short(exc: BaseException | None) -> str:
+    text = " ".join(str(exc).split()) if exc else "unknown error"
+    return text[:300]
