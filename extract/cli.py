@@ -107,6 +107,20 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(sync)
     sync.set_defaults(handler=_cmd_sync)
 
+    importer = sub.add_parser(
+        "import",
+        help="land files downloaded by Instructure's `dap snapshot` / `dap incremental`",
+        description="Load one job's files from the official dap CLI, as one atomic batch.",
+    )
+    importer.add_argument("directory", type=Path, help="the job_<id> folder (or a folder holding one)")
+    importer.add_argument("--namespace", default="canvas", help="namespace of the table (default canvas)")
+    importer.add_argument("--table", required=True, help="table the files belong to")
+    importer.add_argument("--kind", choices=("snapshot", "incremental"), required=True, help="what dap ran")
+    importer.add_argument("--schema-file", type=Path, default=None, help="a `dap schema` output file")
+    importer.add_argument("--csv-null", default=None, help="how NULL is written in CSV files (default: empty)")
+    importer.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
+    importer.set_defaults(handler=_cmd_import)
+
     status = sub.add_parser("status", help="per-table watermark, staleness, rows, schema version, last error")
     status.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -308,6 +322,33 @@ def _print_sync_summary(report: SyncReport, console: Console) -> None:
     )
     for failed in report.failed:
         console.print(f"  failed {failed.qualified_name}: {failed.error_type}: {failed.error}")
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from extract.sync.importer import ImportPlanError, import_files, plan_import
+
+    try:
+        plan = plan_import(args.directory, args.namespace, args.table, args.schema_file)
+    except (ImportPlanError, KeyError) as exc:
+        print(f"cd2 import: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    con = _connect(args.db)
+    try:
+        result, watermark = import_files(con, plan, args.kind, args.csv_null)
+    except ImportPlanError as exc:
+        print(f"cd2 import: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        con.close()
+    if result is None:
+        print(f"{plan.schema.qualified_name}: the files hold no rows; nothing to import")
+        return EXIT_OK
+    print(
+        f"{plan.schema.qualified_name}: imported {result.rows:,} rows ({result.upserts:,} upserts, "
+        f"{result.deletes:,} deletes) from {len(plan.files)} {plan.fmt} file(s) as batch {result.batch_id}; "
+        f"watermark {watermark.isoformat()}Z"
+    )
+    return EXIT_OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ the rows.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from extract.landing.tables import landing_type, quote
@@ -73,7 +73,7 @@ def _projection(schema: TableSchema, header: set[str], expr_for: dict[str, str])
     parts: list[str] = []
     for column in schema.columns:
         field = f"{'key' if column.name in schema.primary_key else 'value'}.{column.name}"
-        if field in header:
+        if field in expr_for:
             parts.append(f"{expr_for[field]} AS {quote(column.name)}")
         else:
             parts.append(f"CAST(NULL AS {landing_type(column)}) AS {quote(column.name)}")
@@ -118,10 +118,8 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
         column = by_field.get(field)
         if column is None:
             continue
-        raw = quote(field)
-        if delimiter == "\t" and _is_text(column):
-            raw = _tsv_unescape(raw)
-        exprs[field] = f"CAST({raw} AS {landing_type(column)})"
+        exprs[field] = f"CAST({_text_cell(field, column, delimiter)} AS {landing_type(column)})"
+    exprs.update(_expanded_objects(header, by_field, lambda f, c: _text_cell(f, c, delimiter)))
     if delimiter == "\t":
         options = "delim = '\\t', quote = '', escape = '', nullstr = '\\N'"
     else:
@@ -132,6 +130,34 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
         f"auto_detect = false, compression = 'gzip', {options}, columns = {columns_map}, "
         "strict_mode = true, max_line_size = 268435456)"
     )
+
+
+def _text_cell(field: str, column: Column, delimiter: str) -> str:
+    raw = quote(field)
+    return _tsv_unescape(raw) if delimiter == "\t" and _is_text(column) else raw
+
+
+def _expanded_objects(
+    header: Sequence[str], by_field: dict[str, Column], cell: Callable[[str, Column], str]
+) -> dict[str, str]:
+    """Rebuild nested objects that ``mode=expanded`` flattened into ``value.<col>.<sub>`` columns.
+
+    The object is NULL when every sub-column is NULL (as in condensed mode); otherwise a JSON
+    object of the typed sub-values.
+    """
+    present = set(header)
+    exprs: dict[str, str] = {}
+    for field, column in by_field.items():
+        if field in present or column.type != "object" or not column.properties:
+            continue
+        subs = [(p, f"{field}.{p.name}") for p in column.properties if f"{field}.{p.name}" in present]
+        if not subs:
+            continue
+        typed = [(p.name, f"CAST({cell(name, p)} AS {p.duckdb_type(nested_as_json=True)})") for p, name in subs]
+        all_null = " AND ".join(f"{quote(name)} IS NULL" for _, name in subs)
+        pairs = ", ".join(f"{_sql_string(n)}, {expr}" for n, expr in typed)
+        exprs[field] = f"CASE WHEN {all_null} THEN NULL ELSE CAST(json_object({pairs}) AS JSON) END"
+    return exprs
 
 
 def _is_text(column: Column) -> bool:
@@ -150,6 +176,7 @@ def parquet_select(schema: TableSchema, files: Sequence[Path], available: Sequen
     header = set(available)
     by_field = {f"{'key' if c.name in schema.primary_key else 'value'}.{c.name}": c for c in schema.columns}
     exprs = {f: f"CAST({quote(f)} AS {landing_type(c)})" for f, c in by_field.items() if f in header}
+    exprs.update(_expanded_objects(list(header), by_field, lambda f, c: quote(f)))
     if "meta.ts" not in header:
         raise FileFormatError(f"{files[0].name}: parquet file lacks meta.ts")
     return f"SELECT {_projection(schema, header, exprs)} FROM read_parquet({_file_list(files)}, union_by_name = true)"

@@ -300,3 +300,24 @@ def test_failures_are_recorded_without_touching_the_watermark(tmp_path: Path) ->
     assert state == (datetime(2026, 9, 2), "failed", "ProcessingError: boom")
     statuses = con.execute("SELECT status FROM cd2_meta.batches ORDER BY batch_id").fetchall()
     assert statuses == [("committed",), ("failed",)]
+
+
+def test_expanded_mode_rebuilds_nested_objects(tmp_path: Path) -> None:
+    """``mode=expanded`` flattens objects into ``value.settings.<sub>``; they land as the same JSON."""
+    path = tmp_path / "expanded.tsv.gz"
+    header = ["meta.ts", "key.id", "value.settings.color", "value.settings.size", "value.name"]
+    lines = [
+        ["2026-09-01T00:00:00Z", "1", "red\\ttab", "3", "a"],
+        ["2026-09-01T00:00:00Z", "2", "\\N", "\\N", "b"],
+        ["2026-09-01T00:00:00Z", "3", "\\N", "7", "c"],
+    ]
+    with gzip.open(path, "wt", newline="") as handle:
+        handle.write("\t".join(header) + "\n" + "".join("\t".join(line) + "\n" for line in lines))
+    con = duckdb.connect()
+    land_batch(
+        con,
+        BatchSpec(schema=SCHEMA, kind="snapshot", reason="t", fmt="tsv", files=[path], watermark=datetime(2026, 9, 2)),
+    )
+    settings_type = SCHEMA.column("settings").duckdb_type()
+    rows = con.execute(f"SELECT id, CAST(settings AS {settings_type}) FROM raw_canvas.things ORDER BY id").fetchall()
+    assert rows == [(1, {"color": "red\ttab", "size": 3}), (2, None), (3, {"color": None, "size": 7})]
