@@ -122,7 +122,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="cd2-bench-") as tmp:
         work = Path(tmp)
-        config = ServerConfig(port=0, cache_dir=work / "server-cache", rows_per_file=500_000)
+        config = ServerConfig(port=0, cache_dir=work / "server-cache", rows_per_file=500_000, job_completion="polls:1")
         with FakeDapServer(institution.store, config) as server:
             client = _client(server.url)
             for qname in args.tables.split(","):

@@ -51,10 +51,10 @@ def test_every_table_snapshot_then_incrementals_equals_truth(
     with serving(institution) as server:
         rounds = [
             ("snapshot", lambda: None),
-            ("incremental", lambda: institution.advance(6)),
-            ("schema bump", lambda: (institution.bump_schema(BUMPED), institution.advance(3))),
-            ("reload", lambda: (institution.reload(RELOADED), institution.advance(2))),
-            ("incremental again", lambda: institution.advance(8)),
+            ("incremental", lambda: server.advance(6)),
+            ("schema bump", lambda: (server.bump_schema(BUMPED), server.advance(3))),
+            ("reload", lambda: (server.reload(RELOADED), server.advance(2))),
+            ("incremental again", lambda: server.advance(8)),
         ]
         for name, step in rounds:
             step()
@@ -89,8 +89,8 @@ def test_no_auto_resnapshot_fails_that_table_only(institution: Institution, tmp_
     db = tmp_path / "cd2.duckdb"
     with serving(institution) as server:
         assert run_sync(server, db, tables).ok
-        institution.reload(RELOADED)
-        institution.advance(2)
+        server.reload(RELOADED)
+        server.advance(2)
         report = run_sync(server, db, tables, auto_resnapshot=False)
         failed = {r.qualified_name: r for r in report.failed}
         assert set(failed) == {RELOADED}
@@ -108,9 +108,9 @@ def test_closed_open_windows_are_handled_idempotently(institution: Institution, 
     db = tmp_path / "cd2.duckdb"
     with serving(institution, window="closed-open") as server:
         assert run_sync(server, db, tables).ok
-        institution.advance(5)
+        server.advance(5)
         assert run_sync(server, db, tables).ok
-        institution.advance(5)
+        server.advance(5)
         assert run_sync(server, db, tables).ok
     # Rows committed exactly at the last `until` are only delivered by the next window.
     con = duckdb.connect(str(db), read_only=True)

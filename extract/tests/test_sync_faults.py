@@ -53,7 +53,7 @@ def test_fault_is_retried_to_the_truth(institution: Institution, tmp_path: Path,
     db = tmp_path / "cd2.duckdb"
     with serving(institution) as server:
         assert run_sync(server, db, TABLES).ok
-        institution.advance(4)
+        server.advance(4)
         fault = RECOVERABLE[name]
         if fault.kind == "token_revoked":
             fault = Fault(kind="token_revoked", endpoint="schema", times=1)
@@ -96,7 +96,7 @@ def test_persistent_fault_fails_that_table_only_and_a_rerun_recovers(
     fault, expected_text = PERSISTENT[name]
     with serving(institution) as server:
         assert run_sync(server, db, TABLES).ok
-        institution.advance(4)
+        server.advance(4)
         server.faults.add(fault)
         report = run_sync(server, db, TABLES)
         failed = {r.qualified_name: r for r in report.failed}

@@ -1,0 +1,146 @@
+"""Configuration of the fake DAP server: one dataclass, plus parsers for its compact string options."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CLIENT_ID = "us-east-1#cd2-fake-client"
+DEFAULT_CLIENT_SECRET = "cd2-fake-secret"
+
+FORMATS = ("tsv", "csv", "jsonl", "parquet")
+MODES = ("expanded", "condensed")
+WINDOWS = ("open-closed", "closed-open")
+CSV_NULLS = ("empty", "NULL")
+PARQUET_CODECS = ("snappy", "zstd", "gzip", "none")
+NAMESPACES = ("canvas", "canvas_logs", "catalog", "new_quizzes")
+FORBIDDEN_TYPES = ("AccountNotOnboarded", "AccountDisabled", "AccountUnderMaintenance", "RequestTypeForbidden")
+
+# Endpoint buckets (also the names used by faults, rate limits and the request log).
+LOGIN = "login"
+LIST_TABLES = "list_tables"
+SCHEMA = "schema"
+CREATE_JOB = "create_job"
+GET_JOB = "get_job"
+OBJECT_URL = "object_url"
+DOWNLOAD = "download"
+CONTROL = "control"
+OTHER = "other"
+BUCKETS = (LOGIN, LIST_TABLES, SCHEMA, CREATE_JOB, GET_JOB, OBJECT_URL, DOWNLOAD, CONTROL, OTHER)
+
+# Documented per-minute limits of the real API (login's is unknown, so it is not limited).
+REAL_RATE_LIMITS: dict[str, int] = {LIST_TABLES: 5, CREATE_JOB: 5, GET_JOB: 500, SCHEMA: 500, OBJECT_URL: 200}
+
+
+@dataclass(frozen=True)
+class Completion:
+    """When and how a new job ends: ``outcome`` after ``polls`` GETs and ``seconds`` of wall time."""
+
+    outcome: str = "complete"  # or "failed"
+    polls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def immediate(self) -> bool:
+        return self.polls == 0 and self.seconds == 0
+
+    @classmethod
+    def parse(cls, text: str) -> Completion:
+        """``immediate`` | ``polls:N`` | ``seconds:T``, optionally prefixed by ``fail`` (``fail:polls:2``)."""
+        parts = [p.strip() for p in text.split(":") if p.strip()]
+        outcome = "complete"
+        if parts and parts[0] == "fail":
+            outcome, parts = "failed", parts[1:]
+        if not parts or parts == ["immediate"]:
+            return cls(outcome)
+        if len(parts) == 2 and parts[0] == "polls" and parts[1].isdigit():
+            return cls(outcome, polls=int(parts[1]))
+        if len(parts) == 2 and parts[0] == "seconds":
+            seconds = float(parts[1])
+            if seconds >= 0 and math.isfinite(seconds):
+                return cls(outcome, seconds=seconds)
+        raise ValueError(f"job_completion {text!r}: use immediate, polls:N, seconds:T, optionally fail:…")
+
+
+@dataclass
+class ServerConfig:
+    """Every switch of the fake server. Defaults give a well-behaved, unthrottled API."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    token_lifetime_s: float = 3600
+    # False: no limits; True: the real API's per-minute limits; a mapping: bucket -> calls per minute.
+    rate_limits: bool | Mapping[str, int] = False
+    rate_window_s: float = 60.0
+    job_completion: str = "immediate"
+    job_ttl_s: float = 86400
+    url_ttl_s: float = 900
+    rows_per_file: int = 500_000
+    window: str = "open-closed"  # since < ts <= until; "closed-open" gives since <= ts < until
+    csv_null: str = "empty"  # or "NULL" (unquoted literal)
+    default_mode: str = "expanded"  # used when a query omits "mode"
+    web_logs_retention_days: float = 30
+    cache_dir: str | Path | None = None
+    parquet_codec: str = "snappy"
+    gzip_level: int = 1
+    scope: str = "dap:query"  # the ``scope`` string of the login response
+    # 403 on every /dap/* call with this error type (AccountNotOnboarded, AccountDisabled, …).
+    forbidden: str | None = None
+    render_threads: int = 2  # DuckDB threads per rendering
+    render_memory_limit: str = "2GB"
+    render_workers: int = 2  # background renderings at once (jobs that are not immediate)
+    download_chunk: int = 64 * 1024
+    clock: Callable[[], float] = field(default=time.time, repr=False)  # wall clock (expiry, limits, log)
+
+    def __post_init__(self) -> None:
+        if not _is_loopback(self.host):
+            raise ValueError(f"the fake DAP server binds to loopback only, not {self.host!r}")
+        for name, value, allowed in (
+            ("window", self.window, WINDOWS),
+            ("csv_null", self.csv_null, CSV_NULLS),
+            ("default_mode", self.default_mode, MODES),
+            ("parquet_codec", self.parquet_codec, PARQUET_CODECS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+        if self.forbidden is not None and self.forbidden not in FORBIDDEN_TYPES:
+            raise ValueError(f"forbidden must be one of {FORBIDDEN_TYPES}, not {self.forbidden!r}")
+        if self.rows_per_file < 1:
+            raise ValueError("rows_per_file must be at least 1")
+        Completion.parse(self.job_completion)
+        self.rate_limit_table()
+
+    @property
+    def completion(self) -> Completion:
+        return Completion.parse(self.job_completion)
+
+    @property
+    def closed_open(self) -> bool:
+        return self.window == "closed-open"
+
+    def rate_limit_table(self) -> dict[str, int]:
+        """Calls per ``rate_window_s`` for each limited bucket (empty when limits are off)."""
+        if self.rate_limits is False:
+            return {}
+        if self.rate_limits is True:
+            return dict(REAL_RATE_LIMITS)
+        table = {str(k): int(v) for k, v in self.rate_limits.items()}
+        unknown = set(table) - set(BUCKETS)
+        if unknown:
+            raise ValueError(f"rate_limits has unknown endpoint buckets {sorted(unknown)}; known: {BUCKETS}")
+        return table
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
