@@ -1,106 +1,120 @@
 """The end-to-end demo behind ``make demo`` / ``cd2 demo``.
 
-Today it runs the foundation: generate (or reuse) the synthetic institution, serve it through
-the bundled fake DAP API, and walk through the API the way a client does (login, list, schema,
-snapshot, advance the clock, incremental). The extractor and dbt stages join it as they land.
+1. Generate (or reuse) the deterministic synthetic institution and take a fresh working copy.
+2. Serve it with the bundled fake DAP API on a free loopback port.
+3. ``cd2 sync`` every table into a fresh DuckDB file, then ``dbt build``.
+4. A few rounds of: advance the institution's clock, sync the incrementals, ``dbt build``.
+5. ``dbt docs generate --static`` and say where everything is.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import requests
+import duckdb
 
 from extract.timeutil import iso_z
+
+DEMO_DIR = Path("data/demo")
 
 
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
-class _Walkthrough:
-    """A few raw API calls against the fake server, printed as they happen."""
-
-    def __init__(self, base_url: str, client_id: str, client_secret: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-        token = self.session.post(
-            f"{base_url}/ids/auth/login",
-            auth=(client_id, client_secret),
-            data={"grant_type": "client_credentials"},
-            timeout=30,
-        )
-        token.raise_for_status()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-
-    def get(self, path: str) -> dict:
-        response = self.session.get(f"{self.base_url}{path}", timeout=60)
-        response.raise_for_status()
-        return response.json()
-
-    def run_job(self, namespace: str, table: str, body: dict) -> tuple[dict, int]:
-        """Start a query job, wait for it, download its objects; returns (job, rows)."""
-        response = self.session.post(f"{self.base_url}/dap/query/{namespace}/table/{table}/data", json=body, timeout=600)
-        response.raise_for_status()
-        job = response.json()
-        while job["status"] not in ("complete", "failed"):
-            time.sleep(0.5)
-            job = self.get(f"/dap/job/{job['id']}")
-        if job["status"] != "complete":
-            raise RuntimeError(f"job for {namespace}.{table} failed: {job.get('error')}")
-        urls = self.session.post(f"{self.base_url}/dap/object/url", json=job["objects"], timeout=60)
-        urls.raise_for_status()
-        rows = 0
-        for entry in urls.json()["urls"].values():
-            payload = requests.get(entry["url"], timeout=600)
-            payload.raise_for_status()
-            rows += sum(1 for line in gzip.decompress(payload.content).splitlines() if line.strip())
-        return job, rows
+def _dbt(args: list[str], db: Path, project_dir: Path) -> None:
+    dbt = Path(sys.executable).with_name("dbt")
+    env = dict(os.environ, CD2_DB=str(db.resolve()), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    command = [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    _say(f"      $ dbt {' '.join(args)}")
+    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
+    summary = [line for line in result.stdout.splitlines() if "Done." in line or "ERROR" in line or "WARN" in line]
+    for line in summary[-8:]:
+        _say(f"        {line.strip()}")
+    if result.returncode != 0:
+        _say(result.stdout[-4000:])
+        raise SystemExit(f"dbt {args[0]} failed (exit {result.returncode})")
 
 
-def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None) -> int:
+def _sync(server_url: str, db: Path, client_id: str, client_secret: str, tables: list[str]) -> None:
+    from extract.dap.auth import Credentials
+    from extract.dap.client import DapClient
+    from extract.sync.progress import LogReporter
+    from extract.sync.runner import SyncOptions, SyncRunner
+
+    client = DapClient(Credentials(server_url, client_id, client_secret), limits={})
+    con = duckdb.connect(str(db))
+    try:
+        options = SyncOptions(tables=tables, work_dir=db.parent / ".cd2_work_demo")
+        report = SyncRunner(client, con, options, LogReporter()).run()
+    finally:
+        con.close()
+        client.close()
+    ok = [r for r in report.results if r.status == "ok"]
+    rows = sum(r.rows for r in ok)
+    snapshots = sum(1 for r in ok if r.kind == "snapshot")
+    _say(
+        f"      synced {len(ok)} tables ({snapshots} snapshots, {len(ok) - snapshots} incrementals): "
+        f"{rows:,} rows, {sum(r.bytes for r in ok) / 1e6:,.1f} MB in {report.seconds:.1f}s"
+    )
+    if report.failed:
+        raise SystemExit(f"sync failed for {[r.qualified_name for r in report.failed]}")
+
+
+def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None, rounds: int = 2) -> int:
     from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
-    from extract.synth import ensure_generated
+    from extract.synth import Institution, ensure_generated
     from extract.synth.report import describe_store
 
     started = time.monotonic()
-    _say(f"[1/3] Synthetic institution: profile '{profile}', seed {seed}")
-    institution = ensure_generated(profile, seed, data_dir, progress=lambda m: _say(f"      {m}"))
+    project_dir = Path.cwd()
+    _say(f"[1/5] Synthetic institution: profile '{profile}', seed {seed}")
+    pristine = ensure_generated(profile, seed, data_dir, progress=lambda m: _say(f"      {m}"))
+    work = DEMO_DIR / f"{profile}-seed{seed}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(pristine.store.root, work / "institution")
+    institution = Institution.open(work / "institution")
     _say(describe_store(institution.store))
+    db = work / "cd2.duckdb"
 
-    _say("[2/3] Starting the bundled fake DAP API on a free loopback port")
+    _say("[2/5] Starting the bundled fake DAP API on a free loopback port")
     config = ServerConfig(port=0, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET)
-    with FakeDapServer(institution.store, config, advance=institution.advance) as server:
+    with FakeDapServer(
+        institution.store,
+        config,
+        advance=institution.advance,
+        bump_schema=institution.bump_schema,
+        reload=institution.reload,
+    ) as server:
         _say(f"      DAP_API_URL={server.url}  DAP_CLIENT_ID={config.client_id}")
-        api = _Walkthrough(server.url, config.client_id, config.client_secret)
+        tables = institution.store.tables()
 
-        _say("[3/3] Walking through the API as a client does")
-        tables = api.get("/dap/query/canvas/table")["tables"]
-        logs = api.get("/dap/query/canvas_logs/table")["tables"]
-        _say(f"      list tables: {len(tables)} in canvas, {len(logs)} in canvas_logs")
-        schema = api.get("/dap/query/canvas/table/submissions/schema")
-        columns = len(schema["schema"]["properties"]["value"]["properties"]) + 1
-        _say(f"      schema of canvas.submissions: version {schema['version']}, {columns} columns")
-        job, rows = api.run_job("canvas", "submissions", {"format": "jsonl"})
-        _say(f"      snapshot of canvas.submissions: {rows:,} rows in {len(job['objects'])} file(s), at {job['at']}")
-        advanced = api.session.post(f"{server.url}/__fake__/advance", json={"hours": 4}, timeout=600)
-        advanced.raise_for_status()
-        _say(f"      advanced the institution by 4 hours: now {advanced.json()['now']}")
-        job, rows = api.run_job("canvas", "submissions", {"format": "jsonl", "since": job["at"]})
-        _say(f"      incremental since the snapshot: {rows:,} changed rows, until {job['until']}")
-        summary = {
-            "profile": profile,
-            "seed": seed,
-            "tables": len(tables) + len(logs),
-            "now": iso_z(institution.store.now),
-            "seconds": round(time.monotonic() - started, 1),
-        }
-    _say("Demo finished: " + json.dumps(summary))
-    _say("Next: `cd2 fake-server --profile demo` keeps the API running for your own tries (see README).")
+        _say(f"[3/5] cd2 sync: snapshot of {len(tables)} tables into {db}, then dbt build")
+        _sync(server.url, db, config.client_id, config.client_secret, tables)
+        _dbt(["build"], db, project_dir)
+
+        for round_number in range(1, rounds + 1):
+            now = server.advance(4)
+            _say(f"[4/5] Round {round_number}: the institution moved 4 hours on (now {iso_z(now)}); incremental sync")
+            _sync(server.url, db, config.client_id, config.client_secret, tables)
+            _dbt(["build"], db, project_dir)
+
+    _say("[5/5] dbt docs generate --static")
+    _dbt(["docs", "generate", "--static"], db, project_dir)
+    docs = project_dir / "target" / "static_index.html"
+    _say("")
+    _say(f"Demo finished in {time.monotonic() - started:.0f}s.")
+    _say(f'  DuckDB file:   {db}   (e.g. duckdb {db} "select * from cd2_meta.table_state limit 5")')
+    _say(f"  Docs site:     {docs}   (open it in a browser)")
+    _say(f"  Sync status:   .venv/bin/cd2 status --db {db}")
+    _say("  Fake API:      .venv/bin/cd2 fake-server --profile demo   (then point DAP_API_URL at it)")
     return 0
 
 

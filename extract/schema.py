@@ -138,6 +138,18 @@ class Column:
             return f"STRUCT({fields})"
         raise ValueError(f"unsupported CD2 type {t!r} for column {self.name!r}")
 
+    def json_structure(self) -> Any:
+        """The structure argument of DuckDB's ``json_transform`` for this column's typed value.
+
+        ``json_transform(json_text, structure)`` turns landed JSON back into the STRUCT / LIST
+        of ``duckdb_type()``, tolerating absent keys (CD2 omits null properties).
+        """
+        if self.type == "object" and self.properties:
+            return {p.name: p.json_structure() for p in self.properties}
+        if self.type == "array":
+            return [self.items.json_structure() if self.items is not None else "JSON"]
+        return self.duckdb_type()
+
     # ---- DAP JSON-Schema dialect -----------------------------------------------------------
     def to_json_schema(self) -> dict[str, Any]:
         """This column as a JSON-Schema node, using only keywords the official client accepts."""
@@ -338,8 +350,7 @@ class TableSchema:
         value_required = set(value.get("required", ()))
         columns = [Column.from_json_schema(n, node, False) for n, node in key_props.items()]
         columns += [
-            Column.from_json_schema(n, node, n not in value_required)
-            for n, node in value.get("properties", {}).items()
+            Column.from_json_schema(n, node, n not in value_required) for n, node in value.get("properties", {}).items()
         ]
         return cls(
             namespace=namespace,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -15,10 +17,13 @@ from extract.dap.client import DapClient, DownloadPolicy
 from extract.dap.transport import RetryPolicy
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
 from extract.landing.tables import quote, raw_schema_name
+from extract.schema import Column
 from extract.sync.progress import LogReporter
 from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
-from extract.synth import Institution, ensure_generated
 from extract.synth.store import Store
+
+if TYPE_CHECKING:
+    from extract.synth import Institution
 
 WEB_LOGS = "canvas_logs.web_logs"
 RETENTION = timedelta(days=30)
@@ -26,6 +31,8 @@ RETENTION = timedelta(days=30)
 
 def fresh_institution(template_dir: Path, dest: Path, seed: int = 1) -> Institution:
     """A private copy of the cached tiny institution (tests advance it, so they must not share it)."""
+    from extract.synth import Institution, ensure_generated
+
     template = ensure_generated("tiny", seed, template_dir)
     shutil.copytree(template.store.root, dest)
     return Institution.open(dest)
@@ -90,13 +97,21 @@ def replay_sql(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> str:
             [namespace, table],
         ).fetchone()
         start = int(row[0]) if row else 0
-    cols = ", ".join(f"CAST({quote(c.name)} AS {c.duckdb_type()}) AS {quote(c.name)}" for c in schema.columns)
+    cols = ", ".join(f"{_typed(c)} AS {quote(c.name)}" for c in schema.columns)
     return f"""
         SELECT {cols} FROM (
             SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _meta_ts DESC, _batch_id DESC) AS _rn
             FROM {raw_schema_name(namespace)}.{quote(table)} WHERE _batch_id >= {start}
         ) WHERE _rn = 1 AND _meta_action = 'U'
     """
+
+
+def _typed(column: Column) -> str:
+    """Landed JSON back to the generator's STRUCT/LIST types (absent keys are NULL)."""
+    if column.is_nested:
+        structure = json.dumps(column.json_structure()).replace("'", "''")
+        return f"json_transform({quote(column.name)}, '{structure}')"
+    return f"CAST({quote(column.name)} AS {column.duckdb_type()})"
 
 
 def truth_sql(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> str:
@@ -108,8 +123,17 @@ def truth_sql(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> str:
                WHERE namespace = 'canvas_logs' AND table_name = 'web_logs' AND status = 'committed'"""
         ).fetchone()
         min_ts = row[0] - RETENTION if row and row[0] else None
-    cols = ", ".join(quote(c.name) for c in schema.columns)
+    cols = ", ".join(f"{_null_if_empty(c)} AS {quote(c.name)}" for c in schema.columns)
     return f"SELECT {cols} FROM ({store.truth_sql(qname, store.now, min_ts)})"
+
+
+def _null_if_empty(column: Column) -> str:
+    """The API sends an object whose properties are all null as null; compare it that way."""
+    name = quote(column.name)
+    if column.type != "object" or not column.properties:
+        return name
+    all_null = " AND ".join(f"{name}.{quote(p.name)} IS NULL" for p in column.properties)
+    return f"CASE WHEN {all_null} THEN NULL ELSE {name} END"
 
 
 def replay_mismatches(db: Path, store: Store, tables: Sequence[str]) -> dict[str, tuple[int, int, int]]:
