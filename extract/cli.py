@@ -107,6 +107,20 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(sync)
     sync.set_defaults(handler=_cmd_sync)
 
+    run = sub.add_parser(
+        "run",
+        help="sync, then dbt build, then the docs site (settings from cd2.yml and the environment)",
+        description="The scheduled job: cd2 sync, dbt build and dbt docs generate --static, one after the other.",
+    )
+    _add_api_options(run)
+    run.add_argument("--config", type=Path, default=None, help="config file (default: cd2.yml or $CD2_CONFIG)")
+    run.add_argument("--db", type=Path, default=None, help="DuckDB file (overrides the config)")
+    run.add_argument("--skip-sync", action="store_true", help="only dbt build (and docs) on what has landed")
+    run.add_argument("--no-docs", action="store_true", help="do not build the docs site")
+    run.add_argument("--project-dir", type=Path, default=Path(), help="dbt project directory")
+    _add_output_options(run)
+    run.set_defaults(handler=_cmd_run)
+
     importer = sub.add_parser(
         "import",
         help="land files downloaded by Instructure's `dap snapshot` / `dap incremental`",
@@ -322,6 +336,42 @@ def _print_sync_summary(report: SyncReport, console: Console) -> None:
     )
     for failed in report.failed:
         console.print(f"  failed {failed.qualified_name}: {failed.error_type}: {failed.error}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from extract import config as cfg
+    from extract import logs
+    from extract.run import format_summary, run_all
+    from extract.sync.progress import LogReporter, Reporter, RichReporter
+
+    environ = dict(os.environ)
+    if args.config is not None:
+        environ["CD2_CONFIG"] = str(args.config)
+    try:
+        config = cfg.load(args.project_dir, environ)
+    except cfg.ConfigError as exc:
+        print(f"cd2 run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.db is not None:
+        config.db = args.db
+    if args.no_docs:
+        config.dbt.docs = False
+    secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret,))
+    console = Console(stderr=True)
+    use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
+    reporter: Reporter = RichReporter(console) if use_bars else LogReporter()
+    client = None if args.skip_sync else _client(args)
+    try:
+        summary = run_all(client, config, reporter, args.project_dir, skip_sync=args.skip_sync)
+    finally:
+        if client is not None:
+            client.close()
+    for line in format_summary(summary):
+        console.print(line, highlight=False, markup=False)
+    return EXIT_OK if summary.ok else EXIT_FAILURE
 
 
 def _cmd_import(args: argparse.Namespace) -> int:

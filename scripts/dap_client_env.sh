@@ -15,7 +15,9 @@ set -euo pipefail
 repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv_dir="${CD2_DAP_VENV:-$repo_dir/.cache/dap-venv}"
 python_bin="${CD2_DAP_PYTHON:-python3}"
-client_spec="${CD2_DAP_CLIENT_SPEC:-instructure-dap-client[postgresql]==2.3.1}"
+# The client and the libraries that decide its HTTP and parsing behaviour are pinned, so that a
+# new release of one of them cannot change the client under test.
+client_spec="${CD2_DAP_CLIENT_SPEC:-instructure-dap-client[postgresql]==2.3.1 aiohttp==3.13.4 asyncpg==0.31.0 tsv2py==0.7.1}"
 marker="$venv_dir/.cd2-dap-client-spec"
 dap_bin="$venv_dir/bin/dap"
 
@@ -27,13 +29,19 @@ venv_is_healthy() {
     "$dap_bin" --version >/dev/null 2>&1
 }
 
+# pip, with its chatter about this machine's unused local index folders filtered out of stderr.
+quiet_pip() {
+    "$venv_dir/bin/python" -m pip --quiet "$@" 2>&1 >&2 | { grep -v 'is ignored: it is neither a file nor a directory' || true; } >&2
+}
+
 build_venv() {
     log "creating $venv_dir with $client_spec"
     rm -rf "$venv_dir"
     mkdir -p "$(dirname "$venv_dir")"
     "$python_bin" -m venv "$venv_dir"
-    "$venv_dir/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$venv_dir/bin/python" -m pip install --quiet "$client_spec" >&2
+    quiet_pip install --upgrade pip
+    # shellcheck disable=SC2086  # the spec is a list of requirements
+    quiet_pip install $client_spec
     "$dap_bin" --version >&2
     printf '%s' "$client_spec" >"$marker"
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 
 from extract import __version__
 from extract.dap.auth import Credentials, TokenManager
@@ -200,13 +201,15 @@ class DapClient:
                 return self._download_once(url, dest)
             except UrlExpiredError:
                 raise
-            except (requests.RequestException, DownloadError, OSError) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, DownloadError, OSError) as exc:
                 last = exc
                 if attempt < policy.max_attempts:
                     delay = policy.base_delay_s * (2 ** (attempt - 1)) * self._rng.uniform(0.5, 1.0)
                     log.info("download of %s failed (%s); retrying in %.1fs", dest.name, _describe(exc), delay)
                     self._sleep(delay)
-        raise DownloadError(message=f"could not download {dest.name}: {_describe(last)}")
+        raise DownloadError(
+            message=f"download of {dest.name} failed {policy.max_attempts} times; last error: {_describe(last)}"
+        )
 
     def _download_once(self, url: str, dest: Path) -> int:
         policy = self.download_policy

@@ -70,21 +70,16 @@ class JobFetcher:
         started = utc_now()
         for restart in range(self.policy.max_job_restarts + 1):
             job = self.client.start_job(namespace, table, query)
-            job = self._avoid_expiring(namespace, table, query, job)
-            if on_job:
-                on_job(job)
-            job = self.client.wait_for_job(job, on_poll=on_job)
-            finished = utc_now()
             try:
+                job = self._avoid_expiring(namespace, table, query, job)
+                if on_job:
+                    on_job(job)
+                job = self.client.wait_for_job(job, on_poll=on_job)
+                finished = utc_now()
                 files, size = self._download_all(job, dest, query.get("format", "jsonl"), on_file)
             except (JobExpiredError, NotFoundError) as exc:
-                log.warning(
-                    "%s.%s: job %s expired during download (%s); posting the query again",
-                    namespace,
-                    table,
-                    job.id,
-                    exc,
-                )
+                # The job or its objects are gone (404): the same query, posted again, makes a new job.
+                log.warning("%s.%s: job %s expired (%s); posting the query again", namespace, table, job.id, exc)
                 continue
             return FetchedJob(job, files, size, started, finished, utc_now(), restarts=restart)
         raise JobExpiredError(

@@ -239,7 +239,7 @@ class SyncRunner:
             try:
                 with self._land_lock:
                     batch = land_batch(self.con, spec)
-            except duckdb.Error as exc:
+            except duckdb.IOException as exc:
                 # A file that arrived damaged (e.g. a truncated gzip with a plausible length) fails
                 # here; nothing was committed, so fetch the files again and retry.
                 last_error = exc

@@ -51,7 +51,8 @@ RECOVERABLE = {
 @pytest.mark.parametrize("name", sorted(RECOVERABLE))
 def test_fault_is_retried_to_the_truth(institution: Institution, tmp_path: Path, name: str) -> None:
     db = tmp_path / "cd2.duckdb"
-    with serving(institution) as server:
+    # Jobs that need polling, so that faults on GET /dap/job have something to hit.
+    with serving(institution, job_completion="polls:1") as server:
         assert run_sync(server, db, TABLES).ok
         server.advance(4)
         fault = RECOVERABLE[name]

@@ -1,0 +1,179 @@
+"""``cd2 run``: sync, then ``dbt build``, then the docs site, in one process.
+
+DuckDB allows one writer per file, so the steps run strictly one after the other and each
+closes its connection before the next opens one (dbt runs in-process through ``dbtRunner``).
+The summary covers every step: tables synced, rows, models built, tests passed / warned /
+failed, and how fresh each namespace's data is. Any failure makes the exit code non-zero, but
+a sync failure of some tables still lets dbt build what did land.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from extract.config import RunConfig
+from extract.dap.client import DapClient
+from extract.sync.progress import Reporter
+from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
+from extract.timeutil import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DbtStepResult:
+    command: str
+    ok: bool
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)  # e.g. {"model:success": 230, "test:warn": 3}
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    sync: SyncReport | None = None
+    dbt: list[DbtStepResult] = field(default_factory=list)
+    freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
+    docs_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (self.sync is None or self.sync.ok) and all(step.ok for step in self.dbt)
+
+
+def select_tables(client: DapClient, config: RunConfig) -> list[str]:
+    wanted = config.table_list
+    selected: list[str] = []
+    for namespace in config.namespaces:
+        available = client.list_tables(namespace)
+        names = available if wanted is None else [t for t in wanted if t in available]
+        selected += [f"{namespace}.{t}" for t in names]
+    return selected
+
+
+def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> SyncReport:
+    config.db.parent.mkdir(parents=True, exist_ok=True)
+    tables = select_tables(client, config)
+    con = duckdb.connect(str(config.db))
+    try:
+        options = SyncOptions(
+            tables=tables,
+            fmt=config.format,
+            concurrency=config.concurrency,
+            download_concurrency=config.download_concurrency,
+            auto_resnapshot=config.auto_resnapshot,
+            work_dir=config.db.parent / f".cd2_work_{config.db.stem}",
+        )
+        reporter.start(len(tables))
+        try:
+            return SyncRunner(client, con, options, reporter).run()
+        finally:
+            reporter.stop()
+    finally:
+        con.close()
+
+
+def run_dbt(args: list[str], project_dir: Path, db: Path) -> DbtStepResult:
+    """One dbt command in-process; returns node counts by type and status."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["CD2_DB"] = str(db.resolve())
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    started = time.monotonic()
+    result = dbtRunner().invoke([*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)])
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    for node_result in getattr(result.result, "results", None) or []:
+        node = getattr(node_result, "node", None)
+        kind = getattr(node, "resource_type", "node")
+        status = str(getattr(node_result, "status", "unknown"))
+        counts[f"{kind}:{status}"] += 1
+        if status in ("error", "fail"):
+            failures.append(f"{getattr(node, 'unique_id', '?')}: {getattr(node_result, 'message', '')}")
+    ok = bool(result.success)
+    if result.exception is not None:
+        failures.append(str(result.exception))
+    return DbtStepResult(" ".join(args), ok, time.monotonic() - started, dict(counts), failures)
+
+
+def data_freshness(db: Path) -> dict[str, dict[str, Any]]:
+    """Per namespace: tables, oldest and newest watermark, hours since the oldest."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            SELECT namespace, count(*), min(watermark), max(watermark),
+                   count(*) FILTER (WHERE last_status = 'failed')
+            FROM cd2_meta.table_state GROUP BY 1 ORDER BY 1
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        con.close()
+    now = utc_now()
+    return {
+        ns: {
+            "tables": n,
+            "oldest_watermark": oldest,
+            "newest_watermark": newest,
+            "stale_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
+            "failed_tables": failed,
+        }
+        for ns, n, oldest, newest, failed in rows
+    }
+
+
+def run_all(
+    client: DapClient | None,
+    config: RunConfig,
+    reporter: Reporter,
+    project_dir: Path = Path(),
+    skip_sync: bool = False,
+) -> RunSummary:
+    summary = RunSummary()
+    if not skip_sync:
+        assert client is not None
+        summary.sync = run_sync_step(client, config, reporter)
+    build = ["build", "--threads", str(config.dbt.threads)]
+    if config.dbt.select:
+        build += ["--select", config.dbt.select]
+    summary.dbt.append(run_dbt(build, project_dir, config.db))
+    if config.dbt.docs:
+        docs = run_dbt(["docs", "generate", "--static"], project_dir, config.db)
+        summary.dbt.append(docs)
+        if docs.ok:
+            summary.docs_path = project_dir / "target" / "static_index.html"
+    summary.freshness = data_freshness(config.db)
+    return summary
+
+
+def format_summary(summary: RunSummary) -> list[str]:
+    lines: list[str] = []
+    if summary.sync is not None:
+        ok = [r for r in summary.sync.results if r.status == "ok"]
+        lines.append(
+            f"sync: {len(ok)} tables ok, {len(summary.sync.failed)} failed, {sum(r.rows for r in ok):,} rows, "
+            f"{sum(r.bytes for r in ok) / 1e6:,.1f} MB in {summary.sync.seconds:,.1f}s"
+        )
+        lines += [f"  failed {r.qualified_name}: {r.error_type}: {r.error}" for r in summary.sync.failed]
+    for step in summary.dbt:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(step.counts.items())) or "no nodes"
+        lines.append(f"dbt {step.command}: {'ok' if step.ok else 'FAILED'} in {step.seconds:,.1f}s ({counts})")
+        lines += [f"  {failure}" for failure in step.failures[:20]]
+    for namespace, fresh in summary.freshness.items():
+        lines.append(
+            f"freshness {namespace}: {fresh['tables']} tables, oldest watermark {fresh['oldest_watermark']} "
+            f"({fresh['stale_hours']} h ago), {fresh['failed_tables']} with a failed last attempt"
+        )
+    if summary.docs_path is not None:
+        lines.append(f"docs site: {summary.docs_path}")
+    return lines
