@@ -84,11 +84,13 @@ def _projection(schema: TableSchema, header: set[str], expr_for: dict[str, str])
 
 
 def jsonl_select(schema: TableSchema, files: Sequence[Path]) -> str:
-    columns = (
-        "{'meta': 'STRUCT(ts TIMESTAMP, action VARCHAR)', "
-        f"'key': {_sql_string(_struct(schema.key_columns))}, "
-        f"'value': {_sql_string(_struct(schema.value_columns))}}}"
-    )
+    entries = [
+        "'meta': 'STRUCT(ts TIMESTAMP, action VARCHAR)'",
+        f"'key': {_sql_string(_struct(schema.key_columns))}",
+    ]
+    if schema.value_columns:  # tables with only a key column have no value object
+        entries.append(f"'value': {_sql_string(_struct(schema.value_columns))}")
+    columns = "{" + ", ".join(entries) + "}"
     select = [f"key.{quote(c.name)} AS {quote(c.name)}" for c in schema.key_columns]
     select += [f"value.{quote(c.name)} AS {quote(c.name)}" for c in schema.value_columns]
     select += ["meta.ts AS _meta_ts", "coalesce(meta.action, 'U') AS _meta_action"]
