@@ -36,12 +36,14 @@ demo: setup
 services: setup
 	bash scripts/dap_client_env.sh >/dev/null
 	bash scripts/postgres_service.sh install || echo "warning: PostgreSQL could not be installed; its conformance test will report itself skipped"
+	bash scripts/chromium.sh >/dev/null
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cd2 codegen --check
 	$(BIN)/sqlfluff lint models analyses
+	$(BIN)/actionlint -shellcheck= -pyflakes=
 
 dbt-check: setup
 	mkdir -p $(dir $(TEST_DB))
