@@ -249,9 +249,7 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{len(entry['files']):05d}-{lo.strftime('%Y%m%dT%H%M%S')}.parquet"
         tmp = folder / f".{name}.tmp"
-        con.execute(
-            f"COPY ({shaped}) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
+        con.execute(f"COPY ({shaped}) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
         tmp.replace(folder / name)
         change_file = ChangeFile(name, int(rows), lo, hi, tuple(c.name for c in schema.columns))
         entry["files"].append(change_file.to_json())

@@ -1,0 +1,55 @@
+"""A synthetic Canvas institution living in a change-log store: advance it, evolve a schema,
+simulate a server-side reload."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from extract.schema import Column
+from extract.synth import advance as advancing
+from extract.synth import evolution
+from extract.synth.generator import profile_named
+from extract.synth.profiles import Profile
+from extract.synth.store import Store
+
+
+class Institution:
+    """The handle on a generated store; every change goes through ``store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, root: Path) -> Institution:
+        return cls(Store(root))
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    @property
+    def profile(self) -> Profile:
+        return profile_named(self.store.profile)
+
+    @property
+    def seed(self) -> int:
+        return self.store.seed
+
+    def advance(self, hours: float) -> datetime:
+        """One change batch covering ``hours`` of activity; returns the new ``now``."""
+        return advancing.advance(self.store, self.profile, hours)
+
+    def bump_schema(self, qname: str, column: Column | None = None) -> int:
+        """Add a column to ``qname`` (default: a new nullable one); returns the new version."""
+        return evolution.bump_schema(self.store, qname, column)
+
+    def reload(self, qname: str, drop_fraction: float = 0.01) -> datetime:
+        """Server-side reload of ``qname``: re-stamp live rows, silently drop a few; returns its time."""
+        return evolution.reload(self.store, self.profile, qname, drop_fraction)
+
+    def copy_to(self, dest: Path) -> Institution:
+        """A private copy (e.g. of a cached store a test wants to advance)."""
+        shutil.copytree(self.root, dest)
+        return Institution.open(dest)
