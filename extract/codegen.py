@@ -2,7 +2,11 @@
 
 Everything that exists once per CD2 table comes from here, never from hand copies. ``cd2
 codegen`` writes the files; ``cd2 codegen --check`` exits non-zero when a committed file
-differs from what would be written (CI runs it).
+differs from what would be written, or when a generated file is left over from a table that
+no longer exists (CI runs it).
+
+The schemas are the bundled ones by default; ``schemas_with_db`` adds the newer versions a
+DuckDB file has recorded in ``cd2_meta.schema_versions`` (see ``extract.dbtgen.db_schemas``).
 """
 
 from __future__ import annotations
@@ -10,16 +14,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
+from extract.dbtgen import GENERATED_DIRS, GENERATED_MARKER, dbt_files
+from extract.dbtgen.render import GeneratedFile
 from extract.schema import TableSchema, bundled_schemas
 
-
-@dataclass(frozen=True)
-class GeneratedFile:
-    path: Path  # relative to the project root
-    content: str
+__all__ = ["GeneratedFile", "generated_files", "orphans", "stale", "table_catalog", "write"]
 
 
 def table_catalog(schemas: Iterable[TableSchema]) -> GeneratedFile:
@@ -36,27 +37,52 @@ def table_catalog(schemas: Iterable[TableSchema]) -> GeneratedFile:
 
 def generated_files(schemas: Iterable[TableSchema] | None = None) -> list[GeneratedFile]:
     schema_list = list(schemas if schemas is not None else bundled_schemas().values())
-    return [table_catalog(schema_list)]
+    return [table_catalog(schema_list), *dbt_files(schema_list)]
+
+
+def orphans(root: Path, files: Iterable[GeneratedFile]) -> list[Path]:
+    """Generated files (they carry the generated marker) that the generator no longer writes."""
+    expected = {generated.path for generated in files}
+    out: list[Path] = []
+    for folder in GENERATED_DIRS:
+        directory = root / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            relative = path.relative_to(root)
+            if path.is_file() and relative not in expected and GENERATED_MARKER in _head(path).lower():
+                out.append(relative)
+    return out
+
+
+def _head(path: Path) -> str:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return handle.read(400)
 
 
 def write(root: Path, files: Iterable[GeneratedFile]) -> list[Path]:
-    """Write files whose content changed; returns the paths written."""
+    """Write files whose content changed and delete orphaned generated files; returns the paths touched."""
+    file_list = list(files)
     written: list[Path] = []
-    for generated in files:
+    for generated in file_list:
         target = root / generated.path
         if target.exists() and target.read_text(encoding="utf-8") == generated.content:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(generated.content, encoding="utf-8")
         written.append(generated.path)
+    for orphan in orphans(root, file_list):
+        (root / orphan).unlink()
+        written.append(orphan)
     return written
 
 
 def stale(root: Path, files: Iterable[GeneratedFile]) -> list[Path]:
-    """Paths whose committed content differs from what the generator writes."""
+    """Paths whose committed content differs from what the generator writes, plus orphaned generated files."""
+    file_list = list(files)
     out: list[Path] = []
-    for generated in files:
+    for generated in file_list:
         target = root / generated.path
         if not target.exists() or target.read_text(encoding="utf-8") != generated.content:
             out.append(generated.path)
-    return out
+    return out + orphans(root, file_list)

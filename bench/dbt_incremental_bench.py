@@ -1,0 +1,196 @@
+"""Benchmark: the dbt current-state layer, full refresh vs an incremental run after a ~1% change batch.
+
+1. Generate (or reuse) the institution of ``--profile``, serve a private copy with the fake DAP
+   API, and ``cd2 sync`` the snapshot of every table into a fresh DuckDB file.
+2. ``dbt run --select tag:cd2_current_state --full-refresh``: timed, ``--repeat`` times.
+3. Advance the institution by ``--hours`` (one change batch), ``cd2 sync`` the incremental and
+   report the change fraction (rows landed / rows in the current state).
+4. ``dbt run --select tag:cd2_current_state`` (incremental): timed, ``--repeat`` times, each
+   from a copy of the database as it was after the sync.
+5. A no-op incremental run (nothing new landed) gives dbt's fixed cost for the 115 models.
+
+Reports medians, the incremental / full ratio (target: <= 10%), and writes a JSON report.
+Usage:
+
+    .venv/bin/python bench/dbt_incremental_bench.py [--profile large] [--hours 4] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from extract.dap.auth import Credentials  # noqa: E402
+from extract.dap.client import DapClient  # noqa: E402
+from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig  # noqa: E402
+from extract.sync.progress import LogReporter  # noqa: E402
+from extract.sync.runner import SyncOptions, SyncRunner  # noqa: E402
+from extract.synth import Institution, ensure_generated  # noqa: E402
+
+DBT = Path(sys.executable).with_name("dbt")
+SELECT = ("--select", "tag:cd2_current_state")
+FINISHED = re.compile(r"Finished running .* in .*\(([0-9.]+)s\)")
+
+
+def sync(url: str, db: Path, tables: list[str], work: Path) -> tuple[float, int]:
+    """``cd2 sync`` of the tables into ``db``; returns (seconds, rows landed)."""
+    client = DapClient(Credentials(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET), limits={})
+    con = duckdb.connect(str(db))
+    try:
+        before = _landed_rows(con)
+        started = time.monotonic()
+        report = SyncRunner(client, con, SyncOptions(tables=tables, work_dir=work), LogReporter()).run()
+        con.execute("CHECKPOINT")
+        elapsed = time.monotonic() - started
+        if not report.ok:
+            raise SystemExit(f"sync failed: {[(r.qualified_name, r.error) for r in report.failed]}")
+        return elapsed, _landed_rows(con) - before
+    finally:
+        con.close()
+        client.close()
+
+
+def _landed_rows(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'cd2_meta' and table_name = 'batches'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("select coalesce(sum(rows), 0) from cd2_meta.batches where status = 'committed'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def current_rows(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('canvas', 'canvas_logs') and table_type = 'BASE TABLE'"
+        ).fetchall()
+        return sum(int(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in tables)
+    finally:
+        con.close()
+
+
+def dbt(db: Path, work: Path, *args: str) -> tuple[float, float]:
+    """Run dbt; returns (process wall seconds, dbt's own "Finished running" seconds)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CD2_DB": str(db),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_TARGET_PATH": str(work / "target"),
+            "DBT_LOG_PATH": str(work / "logs"),
+        }
+    )
+    command = [str(DBT), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    found = FINISHED.search(done.stdout)
+    return wall, float(found.group(1)) if found else wall
+
+
+def timed_runs(db: Path, pristine: Path, work: Path, repeat: int, *args: str) -> list[tuple[float, float]]:
+    """``repeat`` dbt runs, each on a fresh copy of ``pristine``."""
+    runs = []
+    for _ in range(repeat):
+        shutil.copyfile(pristine, db)
+        runs.append(dbt(db, work, *args))
+        print(f"  dbt {' '.join(args)}: wall {runs[-1][0]:.1f}s, models {runs[-1][1]:.1f}s", flush=True)
+    return runs
+
+
+def median(runs: list[tuple[float, float]], index: int) -> float:
+    return round(statistics.median(r[index] for r in runs), 2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="large")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hours", type=float, default=4.0, help="hours of activity in the change batch")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", default="2")
+    parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON report (default: bench/results/...)")
+    args = parser.parse_args()
+    out = args.out or ROOT / "bench" / "results" / f"dbt_incremental_{args.profile}.json"
+    work = args.work or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    threads = ("--threads", args.threads)
+
+    started = time.monotonic()
+    template = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
+    print(f"institution ready in {time.monotonic() - started:.0f}s: {template.profile.description}", flush=True)
+    store_copy = work / "store"
+    shutil.rmtree(store_copy, ignore_errors=True)
+    institution = Institution.open(shutil.copytree(template.store.root, store_copy))
+    tables = institution.store.tables()
+    db, snapshot_db, incremental_db = work / "cd2.duckdb", work / "snapshot.duckdb", work / "incremental.duckdb"
+    db.unlink(missing_ok=True)
+
+    with FakeDapServer(institution.store, ServerConfig(), advance=institution.advance) as server:
+        snapshot_s, snapshot_rows = sync(server.url, db, tables, work / "sync")
+        print(f"snapshot sync: {snapshot_rows} rows in {snapshot_s:.0f}s", flush=True)
+        dbt(db, work, "parse")
+        shutil.copyfile(db, snapshot_db)
+        full = timed_runs(db, snapshot_db, work, args.repeat, "run", *SELECT, "--full-refresh", *threads)
+        shutil.copyfile(db, snapshot_db)  # the snapshot, with its current state built
+        noop = timed_runs(db, snapshot_db, work, 1, "run", *SELECT, *threads)
+        shutil.copyfile(snapshot_db, db)
+        server.advance(args.hours)
+        change_s, change_rows = sync(server.url, db, tables, work / "sync")
+    state_rows = current_rows(snapshot_db)
+    print(f"incremental sync: {change_rows} rows in {change_s:.0f}s ({change_rows / state_rows:.2%})", flush=True)
+    shutil.copyfile(db, incremental_db)
+    incremental = timed_runs(db, incremental_db, work, args.repeat, "run", *SELECT, *threads)
+
+    report = {
+        "profile": args.profile,
+        "seed": args.seed,
+        "hours": args.hours,
+        "threads": int(args.threads),
+        "repeat": args.repeat,
+        "current_state_rows": state_rows,
+        "change_rows": change_rows,
+        "change_fraction": round(change_rows / state_rows, 5),
+        "snapshot_sync_s": round(snapshot_s, 1),
+        "incremental_sync_s": round(change_s, 1),
+        "full_refresh_wall_s": median(full, 0),
+        "full_refresh_models_s": median(full, 1),
+        "incremental_wall_s": median(incremental, 0),
+        "incremental_models_s": median(incremental, 1),
+        "noop_incremental_wall_s": median(noop, 0),
+        "noop_incremental_models_s": median(noop, 1),
+        "runs": {"full_refresh": full, "incremental": incremental, "noop_incremental": noop},
+    }
+    report["ratio_wall"] = round(report["incremental_wall_s"] / report["full_refresh_wall_s"], 3)
+    report["ratio_models"] = round(report["incremental_models_s"] / report["full_refresh_models_s"], 3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in report.items() if k != "runs"}, indent=2))
+    print(f"wrote {out}")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

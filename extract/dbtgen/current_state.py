@@ -1,0 +1,87 @@
+"""Current-state models: one small SQL file per CD2 table, and their YAML.
+
+Each file only configures the model and calls the shared macros in
+``macros/current_state/`` (the logic is written once, there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from extract.dbtgen import describe, naming, pii
+from extract.dbtgen.render import GeneratedFile, sql_header, yaml_file
+from extract.landing.tables import landing_type
+from extract.schema import TableSchema
+
+KEPT_LOAD_COLUMNS = ("_meta_ts", "_batch_id", "_loaded_at", "_schema_version")
+LOAD_TYPES = {"_meta_ts": "timestamp", "_batch_id": "bigint", "_loaded_at": "timestamp", "_schema_version": "integer"}
+
+
+def model_path(schema: TableSchema) -> Path:
+    return Path(naming.CURRENT_STATE_DIR) / schema.namespace / f"{naming.current_state_model(schema)}.sql"
+
+
+def model_sql(schema: TableSchema) -> GeneratedFile:
+    ns, table = schema.namespace, schema.name
+    text = (
+        sql_header(f"Current state of {schema.qualified_name}")
+        + "{{\n"
+        + "    config(\n"
+        + f"        alias='{table}',\n"
+        + f"        unique_key='{schema.primary_key[0]}',\n"
+        + f"        pre_hook=\"{{{{ cd2_current_state_prepare('{ns}', '{table}') }}}}\",\n"
+        + "    )\n"
+        + "}}\n\n"
+        + f"{{{{ cd2_current_state('{ns}', '{table}') }}}}\n"
+    )
+    return GeneratedFile(model_path(schema), text)
+
+
+def _column_meta(schema: TableSchema, name: str) -> dict[str, Any]:
+    klass = pii.pii_class(schema, name)
+    return {"config": {"meta": {"pii": klass}}} if klass else {}
+
+
+def load_column_entries() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "description": describe.doc_ref(describe.load_doc_block(name)),
+            "data_type": LOAD_TYPES[name],
+        }
+        for name in KEPT_LOAD_COLUMNS
+    ]
+
+
+def model_entry(schema: TableSchema) -> dict[str, Any]:
+    columns: list[dict[str, Any]] = []
+    for column in schema.columns:
+        entry: dict[str, Any] = {
+            "name": column.name,
+            "description": describe.column_text(schema, column, "current"),
+            "data_type": landing_type(column).lower(),
+        }
+        entry.update(_column_meta(schema, column.name))
+        if column.name in schema.primary_key:
+            entry["data_tests"] = ["unique", "not_null"]
+        columns.append(entry)
+    columns += load_column_entries()
+    return {
+        "name": naming.current_state_model(schema),
+        "description": describe.current_state_model_text(schema),
+        "config": {"meta": {"cd2_table": schema.qualified_name}},
+        "columns": columns,
+    }
+
+
+def models_yaml(schemas: list[TableSchema]) -> GeneratedFile:
+    return yaml_file(
+        f"{naming.CURRENT_STATE_DIR}/_current_state__models.yml",
+        {"version": 2, "models": [model_entry(s) for s in schemas]},
+        "Current-state models, one per CD2 table",
+    )
+
+
+def files(schemas: list[TableSchema]) -> list[GeneratedFile]:
+    return [*(model_sql(s) for s in schemas), models_yaml(schemas)]

@@ -1,0 +1,61 @@
+"""``models/staging/canvas/_canvas__docs.md``: doc blocks for text shared by many columns and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from extract.dbtgen import describe, descriptions
+from extract.dbtgen.render import GENERATED_NOTE, GeneratedFile
+from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS
+
+PATH = "models/staging/canvas/_canvas__docs.md"
+
+LOAD_COLUMNS: dict[str, str] = {
+    "_meta_ts": "CD2's `meta.ts` of this version of the row: when the change was committed to the CD2 data "
+    "lake (UTC). It is not when the change happened in Canvas.",
+    "_meta_action": "CD2's `meta.action`: `U` for an upsert (the row's new values), `D` for a hard delete (the "
+    "key only; every value column is null).",
+    "_batch_id": "The `cd2 sync` batch that landed this version of the row (`cd2_meta.batches.batch_id`). "
+    "Batch ids increase with every committed batch.",
+    "_loaded_at": "When `cd2 sync` committed the batch that landed this version of the row (UTC).",
+    "_schema_version": "Version of the CD2 table schema this version of the row was landed with.",
+}
+
+BLOCKS: dict[str, str] = {
+    "cd2__raw_table": "Append-only change log landed by `cd2 sync`: every version of every row CD2 sent "
+    "(snapshot rows, incremental upserts and hard deletes), with the load metadata `_meta_ts`, "
+    "`_meta_action`, `_batch_id`, `_loaded_at` and `_schema_version`. Columns are added when CD2 "
+    "publishes a new schema version, never dropped.",
+    "cd2__source_raw_canvas": "The `canvas` namespace of Canvas Data 2 as landed by `cd2 sync`: one "
+    "append-only change-log table per CD2 table. Only the current-state models read these tables.",
+    "cd2__source_raw_canvas_logs": "The `canvas_logs` namespace of Canvas Data 2 (`web_logs`) as landed by "
+    "`cd2 sync`. Only the current-state models read it.",
+    "cd2__current_state_model": "Built incrementally from the raw change log by `cd2_current_state`: the "
+    "latest version of each key by `_meta_ts`, hard deletes (`meta.action = 'D'`) removed, and the whole "
+    "table replaced by a new snapshot when CD2 re-snapshots it (keys absent from the snapshot are gone). "
+    "Soft deletes (`workflow_state = 'deleted'`) stay. Table and column names are CD2's own; nested values "
+    "are JSON. `--full-refresh` rebuilds the same rows from the raw change log.",
+    "cd2__staging_model": "Reads the current-state table; the key is renamed to `<entity>_id`, nested JSON "
+    f"is typed, `{ENUM_UNKNOWN}` enum values and truncation placeholders ("
+    + ", ".join(f"`{m}`" for m in TRUNCATION_MARKERS)
+    + ") are null (with an `is_<column>_truncated` flag), and soft deletes are flagged `is_deleted`. "
+    "Columns tagged `meta.pii` hold personal data: marts leave them out.",
+    "cd2__is_deleted": "Whether the row is soft-deleted in Canvas (`workflow_state = 'deleted'`). Such rows "
+    "stay in CD2; filter them out unless you need them.",
+}
+
+
+def _block(name: str, text: str) -> str:
+    return f"{{% docs {name} %}}\n{text}\n{{% enddocs %}}\n"
+
+
+def docs_file() -> GeneratedFile:
+    blocks = [_block(name, text) for name, text in BLOCKS.items()]
+    blocks += [_block(describe.load_doc_block(name), text) for name, text in LOAD_COLUMNS.items()]
+    blocks += [_block(describe.common_doc_block(name), text) for name, text in descriptions.COMMON_COLUMNS.items()]
+    header = f"<!-- Doc blocks shared by the CD2 sources and models: {GENERATED_NOTE}. -->\n\n"
+    return GeneratedFile(Path(PATH), header + "\n".join(blocks))
+
+
+def files() -> list[GeneratedFile]:
+    return [docs_file()]

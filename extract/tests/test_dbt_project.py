@@ -1,0 +1,72 @@
+"""The dbt project as dbt sees it (``dbt parse``): every CD2 table modelled, described and tested."""
+
+from __future__ import annotations
+
+import pytest
+
+from extract.dbtgen import naming
+from extract.schema import bundled_schemas
+from extract.tests.dbt_helpers import DbtProject
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("dbt-parse")
+    project = DbtProject(work / "cd2.duckdb", work)
+    result = project.run("parse", "--no-partial-parse")
+    assert result.ok, result.output[-4000:]
+    return project.manifest()
+
+
+def _models(manifest: dict) -> dict[str, dict]:
+    return {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+
+
+def test_every_table_has_a_current_state_and_a_staging_model(manifest: dict) -> None:
+    models = _models(manifest)
+    for schema in bundled_schemas().values():
+        current = models[naming.current_state_model(schema)]
+        assert (current["schema"], current["alias"]) == (schema.namespace, schema.name)
+        assert current["config"]["materialized"] == "incremental"
+        staging = models[naming.staging_model(schema)]
+        assert staging["config"]["materialized"] == "view"
+        assert staging["depends_on"]["nodes"] == [current["unique_id"]]  # staging reads the current state only
+
+
+def test_every_model_and_column_has_a_description(manifest: dict) -> None:
+    missing: list[str] = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        if not node["description"].strip():
+            missing.append(node["name"])
+        missing += [f"{node['name']}.{c}" for c, col in node["columns"].items() if not col["description"].strip()]
+    for source in manifest["sources"].values():
+        if not source["description"].strip():
+            missing.append(source["unique_id"])
+        missing += [f"{source['unique_id']}.{c}" for c, col in source["columns"].items() if not col["description"]]
+    assert missing == []
+
+
+def test_every_key_is_tested_unique_and_not_null(manifest: dict) -> None:
+    tested: dict[tuple[str, str], set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        model = node["attached_node"] or ""
+        tested.setdefault((model.rsplit(".", 1)[-1], node.get("column_name") or ""), set()).add(
+            node["test_metadata"]["name"]
+        )
+    for schema in bundled_schemas().values():
+        for model, key in (
+            (naming.current_state_model(schema), schema.primary_key[0]),
+            (naming.staging_model(schema), naming.staging_key(schema)),
+        ):
+            assert {"unique", "not_null"} <= tested.get((model, key), set()), (model, key)
+
+
+def test_unit_tests_cover_current_state_and_staging(manifest: dict) -> None:
+    models = {u["model"] for u in manifest["unit_tests"].values()}
+    assert {"canvas__accounts", "canvas_logs__web_logs", "stg_canvas__comment_bank_items"} <= models

@@ -1,0 +1,39 @@
+{#-
+    Pre-hook of every current-state model (runs in the model's transaction, before the new
+    rows are merged in with delete+insert). On incremental runs it
+
+    1. empties the table when a committed snapshot batch newer than anything the table holds
+       has landed (the snapshot is the complete table; keys absent from it are gone), unless
+       the table keeps history (web_logs);
+    2. removes keys that have a hard delete (`_meta_action = 'D'`) in a batch newer than what
+       the table holds. Keys whose latest change is an upsert are inserted again by the model.
+
+    Re-running it for batches already applied deletes nothing that should stay.
+-#}
+{% macro cd2_current_state_prepare(namespace, table) %}
+    {%- set spec = cd2_catalog()[namespace ~ '.' ~ table] -%}
+    {%- set changes = source('raw_' ~ namespace, table) -%}
+    {%- set batches = source('cd2_meta', 'batches') -%}
+    {%- if execute and is_incremental() and cd2_raw_columns(changes) is not none -%}
+        {%- set key = adapter.quote(spec.key) -%}
+        {%- if not spec.history %}
+delete from {{ this }}
+where exists (
+    select 1 from {{ batches }}
+    where
+        namespace = '{{ spec.namespace }}'
+        and table_name = '{{ spec.table }}'
+        and kind = 'snapshot'
+        and status = 'committed'
+        and batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
+);
+        {%- endif %}
+delete from {{ this }}
+where {{ key }} in (
+    select {{ key }} from {{ changes }}
+    where
+        _meta_action = 'D'
+        and _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
+)
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,132 @@
+{#-
+    The tombstone log: one row per hard delete CD2 sent (`_meta_action = 'D'`), and one row
+    per key a new snapshot removed (present before the snapshot, absent from it), for every
+    catalogued table that has landed. Incremental runs read only batches newer than the
+    newest `_batch_id` already logged; a batch that logged nothing is re-read harmlessly.
+-#}
+{% macro cd2_deleted_rows() %}
+    {%- set parts = [] -%}
+    {%- set batches = source('cd2_meta', 'batches') -%}
+    {%- set catalog = cd2_catalog() -%}
+    {%- for qualified_name in catalog -%}
+        {%- set spec = catalog[qualified_name] -%}
+        {%- set changes = source('raw_' ~ spec.namespace, spec.table) -%}
+        {%- if cd2_raw_columns(changes) is not none -%}
+            {%- do parts.append(cd2_hard_deletes(spec, changes)) -%}
+            {%- if not spec.history -%}
+                {%- do parts.append(cd2_snapshot_removals(spec, changes, batches)) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+with
+{% if is_incremental() %}
+logged as (
+
+    select * from {{ this }}
+
+),
+{% endif %}
+watermark as (
+
+    select
+        {% if is_incremental() -%}
+            (select coalesce(max(_batch_id), 0) from logged)
+        {%- else -%}
+            0
+        {%- endif %} as last_batch_id
+
+),
+
+deleted_rows as (
+
+    {% if parts -%}
+        {{ parts | join('\n\n    union all\n\n    ') }}
+    {%- else -%}
+    select
+        cast(null as varchar) as namespace,
+        cast(null as varchar) as table_name,
+        cast(null as varchar) as key_value,
+        cast(null as varchar) as deletion_type,
+        cast(null as timestamp) as _meta_ts,
+        cast(null as bigint) as _batch_id
+    where false
+    {%- endif %}
+
+),
+
+final as (
+
+    select distinct * from deleted_rows
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{% macro cd2_hard_deletes(spec, changes) %}
+    select
+        '{{ spec.namespace }}' as namespace,
+        '{{ spec.table }}' as table_name,
+        cast({{ adapter.quote(spec.key) }} as varchar) as key_value,
+        'hard_delete' as deletion_type,
+        _meta_ts,
+        _batch_id
+    from {{ changes }}
+    where
+        _meta_action = 'D'
+        and _batch_id > (select last_batch_id from watermark)
+{%- endmacro %}
+
+
+{#- Keys present just before a new snapshot (latest version since the previous snapshot is an upsert) and absent from it. -#}
+{% macro cd2_snapshot_removals(spec, changes, batches) %}
+    {%- set key = adapter.quote(spec.key) -%}
+    select
+        '{{ spec.namespace }}' as namespace,
+        '{{ spec.table }}' as table_name,
+        cast(before_snapshot.key_value as varchar) as key_value,
+        'snapshot_reconciliation' as deletion_type,
+        before_snapshot.snapshot_at as _meta_ts,
+        before_snapshot.snapshot_batch_id as _batch_id
+    from (
+        select
+            changes.{{ key }} as key_value,
+            changes._meta_action,
+            snapshots.batch_id as snapshot_batch_id,
+            snapshots.snapshot_at
+        from {{ changes }} as changes
+        inner join (
+            select * from (
+                select
+                    batch_id,
+                    snapshot_at,
+                    lag(batch_id) over (order by batch_id) as previous_batch_id
+                from {{ batches }}
+                where
+                    namespace = '{{ spec.namespace }}'
+                    and table_name = '{{ spec.table }}'
+                    and kind = 'snapshot'
+                    and status = 'committed'
+            )
+            where
+                previous_batch_id is not null
+                and batch_id > (select last_batch_id from watermark)
+        ) as snapshots
+            on
+                changes._batch_id >= snapshots.previous_batch_id
+                and changes._batch_id < snapshots.batch_id
+        qualify row_number() over (
+            partition by snapshots.batch_id, changes.{{ key }}
+            order by changes._meta_ts desc, changes._batch_id desc, changes._meta_action asc
+        ) = 1
+    ) as before_snapshot
+    where
+        before_snapshot._meta_action = 'U'
+        and not exists (
+            select 1 from {{ changes }} as in_snapshot
+            where
+                in_snapshot._batch_id = before_snapshot.snapshot_batch_id
+                and in_snapshot.{{ key }} = before_snapshot.key_value
+        )
+{%- endmacro %}
