@@ -51,7 +51,7 @@ dbt-check: setup
 	CD2_DB=$(TEST_DB) $(BIN)/dbt build
 
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest --basetemp=.cache/pytest-tmp
 
 test: setup lint services dbt-check pytest
 

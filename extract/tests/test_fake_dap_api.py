@@ -267,7 +267,11 @@ def test_polls_job_lifecycle(shared_store):
         assert first.status_code == 202 and first.json()["status"] == "running"
         assert set(first.json()) == {"id", "status", "expires_at"}
         check_job(first.json())
-        second = c.get(f"/dap/job/{created['id']}")
+        # Complete from the second poll on, once the background rendering has finished too.
+        polls, second = 2, c.get(f"/dap/job/{created['id']}")
+        while second.status_code == 202 and polls < 200:
+            time.sleep(0.05)
+            polls, second = polls + 1, c.get(f"/dap/job/{created['id']}")
         assert second.status_code == 200 and second.json()["status"] == "complete"
         check_job(second.json())
 
