@@ -42,7 +42,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cd2 codegen --check
-	$(BIN)/sqlfluff lint models analyses
+	$(BIN)/sqlfluff lint --processes 2 models analyses
 	$(BIN)/actionlint -shellcheck= -pyflakes=
 
 dbt-check: setup

@@ -158,6 +158,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     codegen.add_argument("--check", action="store_true", help="fail if any generated file is out of date")
     codegen.add_argument("--project-dir", type=Path, default=Path(), help="dbt project root")
+    codegen.add_argument(
+        "--db", type=Path, default=None, help="also use newer schema versions recorded by cd2 sync in this DuckDB file"
+    )
     codegen.set_defaults(handler=_cmd_codegen)
 
     demo = sub.add_parser(
@@ -455,7 +458,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_codegen(args: argparse.Namespace) -> int:
     from extract import codegen
 
-    files = codegen.generated_files()
+    schemas = None
+    if args.db is not None:
+        from extract.dbtgen.db_schemas import schemas_with_db
+
+        schemas = schemas_with_db(args.db)
+    files = codegen.generated_files(schemas)
     if args.check:
         outdated = codegen.stale(args.project_dir, files)
         for path in outdated:
