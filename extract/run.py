@@ -143,16 +143,18 @@ def run_all(
     if not skip_sync:
         assert client is not None
         summary.sync = run_sync_step(client, config, reporter)
+    # Read before dbt runs: dbt keeps its own connection to the file open for the rest of the process.
+    summary.freshness = data_freshness(config.db)
     build = ["build", "--threads", str(config.dbt.threads)]
     if config.dbt.select:
-        build += ["--select", config.dbt.select]
+        # Only tests whose every parent is selected: a subset must not run tests of models it did not build.
+        build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]
     summary.dbt.append(run_dbt(build, project_dir, config.db))
     if config.dbt.docs:
         docs = run_dbt(["docs", "generate", "--static"], project_dir, config.db)
         summary.dbt.append(docs)
         if docs.ok:
             summary.docs_path = project_dir / "target" / "static_index.html"
-    summary.freshness = data_freshness(config.db)
     return summary
 
 

@@ -1,0 +1,84 @@
+"""``cd2 run`` and its configuration: one process for sync, dbt build and docs; credentials never from files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from extract import config as cfg
+from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from extract.synth import Institution
+from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_file_and_environment_layer_in_order(tmp_path: Path) -> None:
+    (tmp_path / "cd2.yml").write_text(
+        "db: from_file.duckdb\ntables: [courses, users]\nformat: parquet\ndbt: {threads: 1}\n"
+    )
+    config = cfg.load(tmp_path, {})
+    assert config.db == Path("from_file.duckdb") and config.format == "parquet" and config.dbt.threads == 1
+    assert config.table_list == ["courses", "users"]
+    config = cfg.load(tmp_path, {"CD2_DB": "env.duckdb", "CD2_TABLES": "all", "CD2_FORMAT": "tsv"})
+    assert config.db == Path("env.duckdb") and config.table_list is None and config.format == "tsv"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("client_secret: abc\n", "credentials"),
+        ("formatt: jsonl\n", "unknown keys"),
+        ("format: xml\n", "format must be"),
+        ("dbt: {threads: 0}\n", "dbt.threads"),
+        ("- a list\n", "mapping"),
+    ],
+)
+def test_bad_configuration_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "cd2.yml").write_text(content)
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.load(tmp_path, {})
+
+
+def test_repository_config_file_is_valid() -> None:
+    config = cfg.load(ROOT, {})
+    assert config.source.endswith("cd2.yml") and config.table_list is None
+
+
+@pytest.mark.slow
+def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    institution: Institution = fresh_institution(tmp_path_factory.mktemp("synth-cache-run"), tmp_path / "store")
+    db = tmp_path / "cd2.duckdb"
+    config = tmp_path / "run.yml"
+    config.write_text(
+        f"db: {db}\ntables: [accounts, courses, enrollments, users]\nnamespaces: [canvas]\n"
+        "dbt: {select: 'canvas__accounts canvas__courses stg_canvas__courses', docs: false}\n"
+    )
+    with serving(institution) as server:
+        env = dict(
+            os.environ,
+            DAP_API_URL=server.url,
+            DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
+            DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        )
+        env.pop("CD2_DB", None)
+        run = subprocess.run(
+            [sys.executable, "-m", "extract.cli", "run", "--config", str(config), "--progress", "never"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert "sync: 4 tables ok, 0 failed" in output
+    assert "dbt build" in output and "ok in" in output and "model:success 3" in output
+    assert "freshness canvas: 4 tables" in output
+    assert DEFAULT_CLIENT_SECRET not in output
+    assert replay_mismatches(db, institution.store, ["canvas.accounts", "canvas.courses"]) == {}
