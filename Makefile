@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
+# Marts pseudonymise user ids with an HMAC keyed by this; tests use a throw-away key.
+export CD2_PSEUDONYM_SECRET ?= cd2-tests-only-not-a-secret
 # dbt and the tests get their own scratch database unless the caller chose one.
 TEST_DB ?= .cache/test/cd2_test.duckdb
 

@@ -346,6 +346,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from extract import config as cfg
     from extract import logs
+    from extract.dbt_plugin import SECRET_ENV
     from extract.run import format_summary, run_all
     from extract.sync.progress import LogReporter, Reporter, RichReporter
 
@@ -362,7 +363,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.no_docs:
         config.dbt.docs = False
     secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
-    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret,))
+    pseudonym_secret = os.environ.get(SECRET_ENV, "")
+    if not pseudonym_secret:
+        print(
+            f"cd2 run: {SECRET_ENV} is not set. The marts replace user ids with an HMAC keyed by it; set it to a "
+            "long random value kept like a password (the same value every run, or user keys change).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret, pseudonym_secret))
     console = Console(stderr=True)
     use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
     reporter: Reporter = RichReporter(console) if use_bars else LogReporter()

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import duckdb
 
+from extract.dbt_plugin import SECRET_ENV
 from extract.timeutil import iso_z
 
 DEMO_DIR = Path("data/demo")
+# The demo's pseudonym key: fine for synthetic people, never for a real institution.
+DEMO_SECRET = "cd2-demo-only-not-a-secret"
 
 
 def _say(message: str) -> None:
@@ -30,6 +33,7 @@ def _say(message: str) -> None:
 def _dbt(args: list[str], db: Path, project_dir: Path) -> None:
     dbt = Path(sys.executable).with_name("dbt")
     env = dict(os.environ, CD2_DB=str(db.resolve()), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.setdefault(SECRET_ENV, DEMO_SECRET)
     command = [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     _say(f"      $ dbt {' '.join(args)}")
     result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)

@@ -8,6 +8,8 @@ current-state and staging models; staging keeps the columns, marts must leave th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from extract.schema import TableSchema
 
 PII_CLASSES: dict[str, str] = {
@@ -69,3 +71,56 @@ def check_policy(schemas: dict[str, TableSchema]) -> None:
                 raise ValueError(f"PII policy names unknown column {qname}.{column}")
             if klass not in PII_CLASSES:
                 raise ValueError(f"PII policy: unknown class {klass!r} for {qname}.{column}")
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """How staging reduces a personal column: a new name, the macro computing it, a description."""
+
+    target: str
+    macro: str
+    description: str
+
+
+_IP = "cd2_ip_prefix"
+_IP_TEXT = (
+    "The {name} reduced to its network (IPv4 /24, IPv6 /48: the host part zeroed); the full address "
+    "stays in the restricted replica layers. Null when absent."
+)
+
+# Staging never exposes these columns as they are; direct identifiers are left out entirely (they live
+# in the restricted `pii` schema), the columns below are reduced.
+TREATMENTS: dict[str, dict[str, Treatment]] = {
+    "canvas_logs.web_logs": {
+        "remote_ip": Treatment("remote_ip_prefix", _IP, _IP_TEXT.format(name="client IP address")),
+        "user_agent": Treatment(
+            "user_agent_class",
+            "cd2_user_agent_class",
+            "The browser's user agent reduced to a device class: `mobile_app`, `mobile`, `tablet`, `bot`, "
+            "`desktop` or `other` (null when absent or truncated).",
+        ),
+        "session_id": Treatment(
+            "session_key",
+            "cd2_session_key",
+            "MD5 of the web session id: groups requests of one session without exposing the session token.",
+        ),
+        "url": Treatment(
+            "url_path",
+            "cd2_url_path",
+            "The requested URL without its query string and fragment (they can hold search terms, names or tokens).",
+        ),
+    },
+    "canvas.pseudonyms": {
+        "current_login_ip": Treatment("current_login_ip_prefix", _IP, _IP_TEXT.format(name="current login IP")),
+        "last_login_ip": Treatment("last_login_ip_prefix", _IP, _IP_TEXT.format(name="last login IP")),
+    },
+}
+
+
+def staging_treatment(schema: TableSchema, column: str) -> Treatment | None:
+    return TREATMENTS.get(schema.qualified_name, {}).get(column)
+
+
+def dropped_in_staging(schema: TableSchema, column: str) -> bool:
+    """Direct identifiers never reach staging (see the `pii` models)."""
+    return pii_class(schema, column) == "direct_identifier"

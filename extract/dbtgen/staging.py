@@ -55,7 +55,12 @@ def _select_items(schema: TableSchema) -> list[str]:
         name = ident(column.name)
         target = naming.staging_name(schema, column.name)
         alias = _alias(target)
-        if column.is_nested:
+        treatment = pii.staging_treatment(schema, column.name)
+        if pii.dropped_in_staging(schema, column.name):
+            continue
+        if treatment:
+            items.append(f"{{{{ {treatment.macro}({sql_string(column.name)}) }}}} as {ident(treatment.target)}")
+        elif column.is_nested:
             literal = json_literal(column.json_structure(), INDENT + "    ")
             items.append(f"json_transform(\n{INDENT}    {name},\n{INDENT}    {literal}\n{INDENT}){alias}")
         elif maps_sentinel(column):
@@ -141,6 +146,19 @@ def column_entries(schema: TableSchema, by_name: dict[str, TableSchema]) -> list
     entries: list[dict[str, Any]] = []
     for column in schema.columns:
         target = naming.staging_name(schema, column.name)
+        treatment = pii.staging_treatment(schema, column.name)
+        if pii.dropped_in_staging(schema, column.name):
+            continue
+        if treatment:
+            entries.append(
+                {
+                    "name": treatment.target,
+                    "description": treatment.description,
+                    "data_type": "varchar",
+                    "config": {"meta": {"pii": pii.pii_class(schema, column.name), "pii_treatment": treatment.macro}},
+                }
+            )
+            continue
         entry: dict[str, Any] = {
             "name": target,
             "description": describe.column_text(schema, column, "staging"),
@@ -175,9 +193,14 @@ def column_entries(schema: TableSchema, by_name: dict[str, TableSchema]) -> list
 
 
 def model_entry(schema: TableSchema, by_name: dict[str, TableSchema]) -> dict[str, Any]:
+    description = describe.staging_model_text(schema)
+    dropped = [c.name for c in schema.columns if pii.dropped_in_staging(schema, c.name)]
+    if dropped:
+        listed = ", ".join(f"`{name}`" for name in dropped)
+        description += f" Direct identifiers ({listed}) are left out: they are only in the restricted `pii` schema."
     return {
         "name": naming.staging_model(schema),
-        "description": describe.staging_model_text(schema),
+        "description": description,
         "config": {"meta": {"cd2_table": schema.qualified_name}},
         "columns": column_entries(schema, by_name),
     }

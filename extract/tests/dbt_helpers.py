@@ -42,6 +42,7 @@ class DbtProject:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.setdefault("CD2_PSEUDONYM_SECRET", "cd2-tests-only-not-a-secret")
         env.update(
             {
                 "CD2_DB": str(self.db),

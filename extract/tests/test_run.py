@@ -65,6 +65,7 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
             DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
             DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+            CD2_PSEUDONYM_SECRET="run-test-pseudonym-key",
         )
         env.pop("CD2_DB", None)
         run = subprocess.run(
@@ -81,4 +82,20 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     assert "dbt build" in output and "ok in" in output and "model:success 3" in output
     assert "freshness canvas: 4 tables" in output
     assert DEFAULT_CLIENT_SECRET not in output
+    assert "run-test-pseudonym-key" not in output
     assert replay_mismatches(db, institution.store, ["canvas.accounts", "canvas.courses"]) == {}
+
+
+def test_run_refuses_to_start_without_the_pseudonym_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CD2_PSEUDONYM_SECRET"}
+    run = subprocess.run(
+        [sys.executable, "-m", "extract.cli", "run", "--db", str(tmp_path / "x.duckdb"), "--skip-sync"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "CD2_PSEUDONYM_SECRET is not set" in run.stderr
+    assert not (tmp_path / "x.duckdb").exists()

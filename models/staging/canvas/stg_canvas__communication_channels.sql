@@ -14,7 +14,6 @@ final as (
 
     select
         id as communication_channel_id,
-        path,
         path_type,
         pseudonym_id,
         bounce_count,

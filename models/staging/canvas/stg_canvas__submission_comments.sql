@@ -28,7 +28,6 @@ final as (
         {{ cd2_is_truncated('attachment_ids') }} as is_attachment_ids_truncated,
         attempt,
         hidden,
-        author_name,
         group_comment_id,
         assessment_request_id,
         anonymous,

@@ -1,0 +1,36 @@
+{#- Reductions staging applies to personal columns (policy: extract/dbtgen/pii.py, DECISIONLOG.md). -#}
+
+{#- IPv4 keeps its /24 network (last octet 0); IPv6 keeps its /48 (first three groups, `::`). -#}
+{% macro cd2_ip_prefix(name) -%}
+    {%- set column = adapter.quote(name) -%}
+    case
+        when {{ column }} is null then null
+        when contains(cast({{ column }} as varchar), ':')
+            then array_to_string(string_split(cast({{ column }} as varchar), ':')[1:3], ':') || '::'
+        else regexp_replace(cast({{ column }} as varchar), '\.[0-9]+$', '.0')
+    end
+{%- endmacro %}
+
+{% macro cd2_url_path(name) -%}
+    {%- set column = adapter.quote(name) -%}
+    regexp_replace({{ column }}, '[?#].*$', '')
+{%- endmacro %}
+
+{% macro cd2_session_key(name) -%}
+    {%- set column = adapter.quote(name) -%}
+    md5(cast({{ column }} as varchar))
+{%- endmacro %}
+
+{#- First match wins; Canvas's mobile apps name themselves in the agent string. -#}
+{% macro cd2_user_agent_class(name) -%}
+    {%- set column = adapter.quote(name) -%}
+    case
+        when {{ column }} is null or {{ column }} in ({{ cd2_truncation_marker_list() }}) then null
+        when regexp_matches({{ column }}, '(?i)canvas(studentapp|teacher|parent)|candroid|icanvas') then 'mobile_app'
+        when regexp_matches({{ column }}, '(?i)bot|crawler|spider|curl|python-requests') then 'bot'
+        when regexp_matches({{ column }}, '(?i)ipad|tablet') then 'tablet'
+        when regexp_matches({{ column }}, '(?i)mobile|iphone|android') then 'mobile'
+        when regexp_matches({{ column }}, '(?i)windows|macintosh|x11|cros|linux') then 'desktop'
+        else 'other'
+    end
+{%- endmacro %}

@@ -1,0 +1,46 @@
+{#- One row per student and course (T5: a student in two sections of a course is counted once). -#}
+with
+
+enrollments as (
+
+    select * from {{ ref('int_enrollments__effective') }}
+
+),
+
+students as (
+
+    select
+        *,
+        case effective_status
+            when 'active' then 1
+            when 'not_started' then 2
+            when 'soft_concluded' then 3
+            when 'completed' then 4
+            when 'inactive' then 5
+            else 6
+        end as status_rank
+    from enrollments
+    where is_student
+
+),
+
+final as (
+
+    select
+        user_id,
+        course_id,
+        any_value(term_id) as term_id,
+        count(*) as n_enrollments,
+        count(distinct course_section_id) as n_sections,
+        arg_min(effective_status, status_rank) as effective_status,
+        bool_or(is_active) as is_active,
+        min(created_at) as first_enrolled_at,
+        max(last_activity_at) as last_activity_at,
+        max(total_activity_time) as total_activity_time,
+        any_value(data_as_of) as data_as_of
+    from students
+    group by user_id, course_id
+
+)
+
+select * from final

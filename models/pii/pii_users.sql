@@ -1,0 +1,31 @@
+{#- Restricted: people's names next to their user_id and user_key (the only place names are modelled). -#}
+with
+
+users as (
+
+    select * from {{ ref('canvas__users') }}
+
+),
+
+user_keys as (
+
+    select * from {{ ref('pii_user_keys') }}
+
+),
+
+final as (
+
+    select
+        users.id as user_id,
+        user_keys.user_key,
+        users.name,
+        users.sortable_name,
+        users.short_name,
+        users.pronouns,
+        users.workflow_state
+    from users
+    left join user_keys on users.id = user_keys.user_id
+
+)
+
+select * from final
