@@ -116,6 +116,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=None, help="config file (default: cd2.yml or $CD2_CONFIG)")
     run.add_argument("--db", type=Path, default=None, help="DuckDB file (overrides the config)")
     run.add_argument("--skip-sync", action="store_true", help="only dbt build (and docs) on what has landed")
+    run.add_argument(
+        "--build-all",
+        action="store_true",
+        help="build every current-state model, even those with nothing new to merge (dbt.skip_unchanged: false)",
+    )
     run.add_argument("--no-docs", action="store_true", help="do not build the docs site")
     run.add_argument("--project-dir", type=Path, default=Path(), help="dbt project directory")
     _add_output_options(run)
@@ -362,6 +367,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config.db = args.db
     if args.no_docs:
         config.dbt.docs = False
+    if args.build_all:
+        config.dbt.skip_unchanged = False
     secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
     pseudonym_secret = os.environ.get(SECRET_ENV, "")
     if not pseudonym_secret:

@@ -18,6 +18,7 @@ the real API are read from the environment only (``DAP_API_URL``, ``DAP_CLIENT_I
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
       docs: true                   # build the static docs site after dbt build
+      skip_unchanged: true         # leave out current-state models with nothing new to merge
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class DbtSettings:
     select: str | None = None
     threads: int = 2
     docs: bool = True
+    skip_unchanged: bool = True
 
 
 @dataclass

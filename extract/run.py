@@ -24,6 +24,7 @@ from extract.dap.client import DapClient
 from extract.sync.progress import Reporter
 from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
 from extract.timeutil import utc_now
+from extract.unchanged import dbt_vars, unchanged_models
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class RunSummary:
     dbt: list[DbtStepResult] = field(default_factory=list)
     freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
     docs_path: Path | None = None
+    unchanged_models: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -149,6 +151,11 @@ def run_all(
     if config.dbt.select:
         # Only tests whose every parent is selected: a subset must not run tests of models it did not build.
         build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]
+    if config.dbt.skip_unchanged:
+        summary.unchanged_models = unchanged_models(config.db, project_dir)
+        build += ["--vars", dbt_vars(project_dir)]
+        if summary.unchanged_models:
+            build += ["--exclude", *summary.unchanged_models]
     summary.dbt.append(run_dbt(build, project_dir, config.db))
     if config.dbt.docs:
         docs = run_dbt(["docs", "generate", "--static"], project_dir, config.db)
@@ -167,6 +174,10 @@ def format_summary(summary: RunSummary) -> list[str]:
             f"{sum(r.bytes for r in ok) / 1e6:,.1f} MB in {summary.sync.seconds:,.1f}s"
         )
         lines += [f"  failed {r.qualified_name}: {r.error_type}: {r.error}" for r in summary.sync.failed]
+    if summary.unchanged_models:
+        lines.append(
+            f"current state: {len(summary.unchanged_models)} tables had nothing new to merge and were left out"
+        )
     for step in summary.dbt:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(step.counts.items())) or "no nodes"
         lines.append(f"dbt {step.command}: {'ok' if step.ok else 'FAILED'} in {step.seconds:,.1f}s ({counts})")

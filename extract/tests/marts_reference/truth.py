@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import yaml
 
-from extract.schema import ENUM_UNKNOWN, TableSchema
+from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS, TableSchema
 from extract.synth.store import Store
 from extract.tests.marts_reference import MartRows, Row, Truth
 from extract.tests.sync_helpers import WEB_LOGS, truth_sql
@@ -36,7 +36,7 @@ def _cleaner(schema: TableSchema) -> dict[str, set[str]]:
         if column.enum is not None and ENUM_UNKNOWN in column.enum:
             nulls.add(ENUM_UNKNOWN)
         if column.truncation_marker:
-            nulls.add(column.truncation_marker)
+            nulls.update(TRUNCATION_MARKERS)  # staging nulls every known placeholder
         if nulls:
             out[column.name] = nulls
     return out
@@ -51,8 +51,11 @@ def _rows(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> list[Row]
     for values in result.fetchall():
         row = dict(zip(names, values, strict=True))
         for name, bad in nulls.items():
-            if row.get(name) in bad:
+            value = row.get(name)
+            if isinstance(value, str) and value in bad:
                 row[name] = None
+                if value in TRUNCATION_MARKERS:  # as staging's is_<column>_truncated
+                    row[f"is_{name}_truncated"] = True
         out.append(row)
     return out
 

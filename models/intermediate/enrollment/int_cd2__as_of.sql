@@ -1,4 +1,4 @@
-{#- "Now" for every mart rule: var cd2_as_of, else the latest watermark of the synced canvas tables. -#}
+{#- "Now" for every mart rule: var cd2_as_of, else the latest synced canvas watermark. -#}
 with
 
 table_state as (

@@ -101,7 +101,9 @@ final as (
         dated.role_id,
         dated.base_role_type,
         dated.base_role_type = 'StudentEnrollment' as is_student,
-        dated.base_role_type in ('TeacherEnrollment', 'TaEnrollment', 'DesignerEnrollment') as is_teacher_side,
+        dated.base_role_type in (
+            'TeacherEnrollment', 'TaEnrollment', 'DesignerEnrollment'
+        ) as is_teacher_side,
         dated.base_role_type = 'ObserverEnrollment' as is_observer,
         dated.workflow_state,
         dated.effective_start_at,

@@ -39,7 +39,7 @@ final as (
         max(total_activity_time) as total_activity_time,
         any_value(data_as_of) as data_as_of
     from students
-    group by user_id, course_id
+    group by 1, 2
 
 )
 
