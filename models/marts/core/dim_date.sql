@@ -1,0 +1,54 @@
+{#- Local calendar-day spine over every dated term (earliest term start to latest term end). -#}
+with
+
+terms as (
+
+    select * from {{ ref('dim_term') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_cd2__as_of') }}
+
+),
+
+bounds as (
+
+    select
+        min(start_local_date) as first_day,
+        max(end_local_date) as last_day
+    from terms
+    where not is_deleted
+
+),
+
+spine as (
+
+    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day
+    from bounds
+    where first_day is not null and last_day is not null
+
+),
+
+final as (
+
+    select
+        spine.date_day,
+        year(spine.date_day) as calendar_year,
+        month(spine.date_day) as calendar_month,
+        day(spine.date_day) as day_of_month,
+        isodow(spine.date_day) as day_of_week,
+        dayname(spine.date_day) as day_name,
+        cast(date_trunc('week', spine.date_day) as date) as iso_week_start,
+        isoyear(spine.date_day) as iso_year,
+        week(spine.date_day) as iso_week,
+        isodow(spine.date_day) in (6, 7) as is_weekend,
+        spine.date_day <= as_of.as_of_local_date as is_past_or_today,
+        as_of.as_of_ts as data_as_of
+    from spine
+    cross join as_of
+
+)
+
+select * from final

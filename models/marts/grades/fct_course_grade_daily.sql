@@ -1,0 +1,48 @@
+{#-
+    M2 history: one row per student enrollment and local day, appended from fct_course_grade_current
+    at each run. A run replaces the rows of its own as_of_local_date (delete+insert on
+    snapshot_date) and keeps every earlier day, so grade trajectories survive CD2's current-state
+    data. full_refresh = false: `dbt build --full-refresh` does not rebuild (and so does not wipe)
+    the history; dropping the table by hand is the only way to reset it.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_date',
+        full_refresh=false,
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+course_grade_current as (
+
+    select * from {{ ref('fct_course_grade_current') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_cd2__as_of') }}
+
+),
+
+final as (
+
+    select
+        as_of.as_of_local_date as snapshot_date,
+        course_grade_current.enrollment_id,
+        course_grade_current.user_key,
+        course_grade_current.course_id,
+        course_grade_current.current_score,
+        course_grade_current.final_score,
+        course_grade_current.effective_score,
+        course_grade_current.data_as_of
+    from course_grade_current
+    cross join as_of
+
+)
+
+select * from final

@@ -1,0 +1,44 @@
+{#- Per student and course (M4): timeliness of past-due work that counts (Unizin rule). -#}
+with
+
+submissions as (
+
+    select * from {{ ref('fct_submission') }}
+
+),
+
+final as (
+
+    select
+        user_key,
+        course_id,
+        count(*) filter (where counts_for_timeliness and is_past_due) as n_assigned_due,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and is_submitted
+        ) as n_submitted,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and timeliness_status = 'on_time'
+        ) as n_on_time,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and timeliness_status = 'late'
+        ) as n_late,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and timeliness_status = 'missing'
+        ) as n_missing,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and timeliness_status = 'excused'
+        ) as n_excused,
+        n_on_time / nullif(n_assigned_due - n_excused, 0) as pct_on_time,
+        avg(hours_before_due) filter (
+            where counts_for_timeliness and is_past_due
+        ) as avg_hours_before_due,
+        avg(score_pct) filter (
+            where counts_for_timeliness and is_past_due and is_posted
+        ) as avg_score_pct,
+        any_value(data_as_of) as data_as_of
+    from submissions
+    group by 1, 2
+
+)
+
+select * from final
