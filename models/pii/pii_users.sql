@@ -1,4 +1,4 @@
-{#- Restricted: people's names next to their user_id and user_key (the only place names are modelled). -#}
+{#- Restricted: names next to user_id and user_key (the only model with names). -#}
 with
 
 users as (
