@@ -53,7 +53,7 @@ def dim_account(truth: Truth) -> list[Row]:
         out.append(
             {
                 "account_id": account_id,
-                "name": a["name"],
+                "account_name": a["name"],
                 "parent_account_id": a["parent_account_id"],
                 "root_account_id": path[0],
                 "sis_source_id": a["sis_source_id"],
@@ -101,7 +101,7 @@ def dim_course(truth: Truth) -> list[Row]:
         out.append(
             {
                 "course_id": c["id"],
-                "name": c["course_code"] if is_sandbox else c["name"],
+                "course_name": c["course_code"] if is_sandbox else c["name"],
                 "course_code": c["course_code"],
                 "sis_source_id": c["sis_source_id"],
                 "account_id": c["account_id"],

@@ -61,7 +61,7 @@ final as (
 
     select
         accounts.account_id,
-        accounts.name,
+        accounts.name as account_name,
         accounts.parent_account_id,
         paths.account_id_path[1] as root_account_id,
         accounts.sis_source_id,

@@ -68,7 +68,7 @@ final as (
         case
             when flagged.is_sandbox then flagged.course_code
             else flagged.name
-        end as name,  -- noqa: RF04
+        end as course_name,
         flagged.course_code,
         flagged.sis_source_id,
         flagged.account_id,

@@ -30,7 +30,7 @@ final as (
         case
             when courses.is_sandbox then courses.course_code
             else sections.name
-        end as name,  -- noqa: RF04
+        end as section_name,
         sections.sis_source_id,
         sections.workflow_state,
         sections.is_deleted,

@@ -17,7 +17,7 @@ final as (
 
     select
         terms.enrollment_term_id as term_id,
-        terms.name,
+        terms.name as term_name,
         terms.term_code,
         terms.sis_source_id,
         terms.workflow_state,

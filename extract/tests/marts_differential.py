@@ -1,10 +1,11 @@
-"""The marts equal an independent Python implementation of their definitions, round after round.
+"""Shared body of the differential mart tests (``test_marts_differential_*.py``).
 
-For several synthetic institutions (``tiny`` at three seeds, ``demo`` at one): sync from the fake
-DAP API, ``dbt run`` the marts (and what they need), then advance the institution and repeat.
-After every round each mart must equal, row for row, what ``extract/tests/marts_reference``
-computes straight from the generator's ground truth (never from our SQL). The same built
-warehouse is then checked for privacy: no personal column or value reaches the ``marts`` schema.
+For a synthetic institution: sync from the fake DAP API, ``dbt run`` the marts (and what they
+need), then advance the institution and repeat. After every round each mart must equal, row for
+row, what ``extract/tests/marts_reference`` computes straight from the generator's ground truth
+(never from our SQL). The same built warehouse is then checked for privacy: no personal column
+or value reaches the ``marts`` schema. The profiles live in separate test files so that
+``pytest -n 2 --dist loadfile`` runs them on both cores.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 import yaml
 
 from extract.synth import Institution, ensure_generated
@@ -26,13 +26,10 @@ from extract.tests.marts_reference.check import MODULES
 from extract.tests.marts_reference.truth import diff_mart, load_truth
 from extract.tests.sync_helpers import run_sync, serving
 
-pytestmark = pytest.mark.slow
-
 SECRET = "differential-test-secret"
 MARTS = ("--select", "+tag:cd2_marts", "+tag:cd2_pii")
 # hours the institution advances before each incremental round: a few hours, then across days
 ADVANCES = (7.0, 30.0)
-CASES = [("tiny", 1), ("tiny", 2), ("tiny", 3), ("demo", 1)]
 
 
 def _reference_modules() -> list[object]:
@@ -47,17 +44,13 @@ def _differences(db: Path, truth: Truth) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module")
-def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synth_cache() -> Path:
     return Path(os.environ.get("CD2_SYNTH_DIR", ROOT / ".cache" / "synth"))
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{p}-seed{s}" for p, s in CASES])
-def warehouse(request: pytest.FixtureRequest, synth_cache: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Sync + build rounds for one institution; yields (db, truths) after checking every round."""
-    profile, seed = request.param
-    work = tmp_path_factory.mktemp(f"marts-{profile}-{seed}")
-    template = ensure_generated(profile, seed, synth_cache)
+def build_rounds(profile: str, seed: int, work: Path) -> tuple[Path, list[Truth], list[str]]:
+    """Sync + build rounds for one institution: (db, truth of every round, differences found)."""
+    template = ensure_generated(profile, seed, synth_cache())
     shutil.copytree(template.store.root, work / "store")
     institution = Institution.open(work / "store")
     db = work / "cd2.duckdb"
@@ -84,11 +77,10 @@ def warehouse(request: pytest.FixtureRequest, synth_cache: Path, tmp_path_factor
             )
             failures += [f"round {round_number}: {p}" for p in problems]
             truths.append(truth)
-    yield db, truths, failures
+    return db, truths, failures
 
 
-def test_marts_equal_the_reference_after_every_round(warehouse) -> None:
-    _, truths, failures = warehouse
+def check_rounds(truths: list[Truth], failures: list[str]) -> None:
     assert len(truths) == 1 + len(ADVANCES)
     assert not failures, "\n".join(failures[:40])
 
@@ -104,8 +96,7 @@ def _pii_column_names() -> set[str]:
     return names
 
 
-def test_no_personal_column_or_value_reaches_a_mart(warehouse) -> None:
-    db, truths, _ = warehouse
+def check_privacy(db: Path, truths: list[Truth]) -> None:
     tagged = _pii_column_names()
     assert {"name", "unique_id", "sis_user_id", "url_path", "session_key", "body", "message"} <= tagged
     truth = truths[-1]

@@ -1,0 +1,172 @@
+{#-
+    web_logs requests of students in their own course (M7 base filters), the whole history the
+    warehouse kept (canvas_logs.web_logs is append-only past DAP's 30 days, P4).
+
+    Incremental: new batches of web_logs are added; the pre-hook deletes the requests of
+    student x course pairs no longer tracked (enrollment deleted, became pending, test user), and
+    pairs that are tracked but hold no rows yet (a new or re-activated enrollment) are read
+    from the whole history. Changing cd2_time_zone or cd2_page_views_include_api needs
+    `--full-refresh`.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='web_log_id',
+        on_schema_change='sync_all_columns',
+        pre_hook="{% if is_incremental() %}
+            delete from {{ this }}
+            where not exists (
+                select 1 from {{ ref('int_activity__tracked_students') }} as tracked
+                where tracked.user_id = {{ this }}.user_id and tracked.course_id = {{ this }}.course_id
+            )
+            {% endif %}",
+    )
+}}
+
+with
+
+web_logs as (
+
+    select * from {{ ref('stg_canvas_logs__web_logs') }}
+
+),
+
+tracked_students as (
+
+    select * from {{ ref('int_activity__tracked_students') }}
+
+),
+{%- if is_incremental() %}
+
+loaded as (
+
+    select * from {{ this }}
+
+),
+
+loaded_students as (
+
+    select distinct
+        user_id,
+        course_id
+    from loaded
+
+),
+
+watermark as (
+
+    select coalesce(max(_batch_id), 0) as max_batch_id
+    from loaded
+
+),
+
+{%- endif %}
+
+-- incremental runs: new batches, plus the whole history of tracked pairs that hold no rows yet
+candidate_logs as (
+
+    select web_logs.*
+    from web_logs
+    {%- if is_incremental() %}
+    where
+        web_logs._batch_id > (select watermark.max_batch_id from watermark)
+        or not exists (
+            select 1 from loaded_students
+            where
+                loaded_students.user_id = web_logs.user_id
+                and loaded_students.course_id = web_logs.course_id
+        )
+    {%- endif %}
+
+),
+
+student_requests as (
+
+    select candidate_logs.*
+    from candidate_logs
+    inner join tracked_students
+        on
+            candidate_logs.user_id = tracked_students.user_id
+            and candidate_logs.course_id = tracked_students.course_id
+    -- masquerading (T15): the request was made by an administrator, not the student
+    where candidate_logs.real_user_id is null
+
+),
+
+classified as (
+
+    select
+        *,
+        -- the path of the URL (scheme and host dropped) starts with /api/
+        coalesce(
+            regexp_matches(url_path, '^([A-Za-z][A-Za-z0-9+.-]*://[^/]*)?/api/'), false
+        ) as is_api,
+        coalesce(
+            http_method = 'GET'
+            and (http_status between 200 and 299 or http_status = 304)
+            and web_application_controller is not null
+            {%- if not var('cd2_page_views_include_api', false) %}
+                and not is_api
+            {%- endif %},
+            false
+        ) as is_page_view,
+        coalesce(
+            http_method = 'GET'
+            and http_status between 200 and 399
+            and web_application_controller = 'files'
+            and web_application_action in ('show', 'download', 'show_relative')
+            and not is_api,
+            false
+        ) as is_file_view,
+        coalesce(
+            http_method = 'GET'
+            and (http_status between 200 and 299 or http_status = 304)
+            and web_application_controller = 'external_tools'
+            and web_application_action in ('show', 'retrieve')
+            and not is_api,
+            false
+        ) as is_lti_launch
+    from student_requests
+
+),
+
+final as (
+
+    select
+        web_log_id,
+        user_id,
+        course_id,
+        timestamp as request_ts,
+        {{ cd2_local_ts('timestamp') }} as request_ts_local,
+        cast(request_ts_local as date) as activity_date,
+        session_key,
+        http_method,
+        http_status,
+        url_path,
+        web_application_controller,
+        web_application_action,
+        assignment_id,
+        quiz_id,
+        discussion_id,
+        case
+            when is_lti_launch and web_application_action = 'show'
+                then cast(
+                    nullif(regexp_extract(url_path, '/external_tools/([0-9]+)', 1), '') as bigint
+                )
+        end as external_tool_id,
+        is_api,
+        is_page_view,
+        coalesce(participated, false) as is_participation,
+        is_page_view and assignment_id is not null as is_assignment_view,
+        is_page_view and quiz_id is not null as is_quiz_view,
+        is_page_view and discussion_id is not null as is_discussion_view,
+        is_file_view,
+        is_page_view and web_application_controller = 'wiki_pages' as is_wiki_page_view,
+        is_lti_launch,
+        _batch_id
+    from classified
+
+)
+
+select * from final
