@@ -40,7 +40,7 @@ def _differences(db: Path, truth: Truth) -> list[str]:
     problems: list[str] = []
     for module in _reference_modules():
         for mart, expected in module.compute(truth).items():  # type: ignore[attr-defined]
-            problems += diff_mart(db, mart, expected, truth.as_of)
+            problems += diff_mart(db, mart, expected, truth.as_of, earlier_as_of=tuple(t.as_of for t in truth.earlier))
     return problems
 
 

@@ -14,8 +14,9 @@ port, no extra package):
   (with the types from the catalog);
 * no JavaScript exception is thrown; screenshots land in ``.cache/test-artifacts/``.
 
-The model is ``CD2_DOCS_MODEL`` if set, else ``stg_canvas__courses`` or ``canvas__courses``
-when they exist, else the first documented model. Chromium comes from ``scripts/chromium.sh``
+The model is ``CD2_DOCS_MODEL`` if set, else a mart (``mart_student_risk_weekly``,
+``fct_submission``) or ``stg_canvas__courses`` when they exist, else the first documented model.
+A further test checks that the exposures are on the site. Chromium comes from ``scripts/chromium.sh``
 (which installs Debian's package when it is missing); if it cannot be had the test fails,
 unless ``CD2_SKIP_BROWSER=1``.
 """
@@ -45,7 +46,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".cache" / "test-artifacts"
 CHROMIUM_SCRIPT = REPO_ROOT / "scripts" / "chromium.sh"
-PREFERRED_MODELS = ("stg_canvas__courses", "canvas__courses")
+PREFERRED_MODELS = ("mart_student_risk_weekly", "fct_submission", "stg_canvas__courses")
 VIEWPORT = (1400, 900)
 WAIT_S = 45.0
 # Headless, as root in CI, with no network: nothing may phone home or wait for a service.
@@ -91,6 +92,7 @@ class DocsSite:
 def _dbt(args: list[str], scratch: Path, db: Path) -> None:
     dbt = Path(sys.executable).with_name("dbt")
     env = dict(os.environ, CD2_DB=str(db), CD2_TARGET="local", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.setdefault("CD2_PSEUDONYM_SECRET", "cd2-tests-only-not-a-secret")
     command = [
         str(dbt),
         *args,
@@ -407,4 +409,24 @@ def test_search_then_open_a_model_page(docs_site: DocsSite, page: Page) -> None:
     model_shot = page.screenshot(ARTIFACTS / "docs_site.png")
     for shot in (search_shot, model_shot):
         assert png_size(shot) == VIEWPORT and shot.stat().st_size > 20_000
+    assert page.exceptions == []
+
+
+def test_exposures_are_on_the_site(docs_site: DocsSite, page: Page) -> None:
+    """The intended consumers (dbt exposures) have their page, naming the marts they depend on."""
+    exposures = docs_site.manifest.get("exposures", {})
+    assert len(exposures) >= 4, sorted(exposures)
+    uid = f"exposure.{docs_site.project}.early_alert_dashboard"
+    exposure = exposures.get(uid) or next(iter(exposures.values()))
+    uid = exposure["unique_id"]
+    depends = [node.rsplit(".", 1)[-1] for node in exposure["depends_on"]["nodes"]]
+    assert depends
+    page.evaluate(f"location.hash = {json.dumps('#!/exposure/' + uid)}")
+    text = page.wait_for(
+        "document.body.innerText",
+        f"the page of {uid}",
+        lambda t: exposure.get("label", exposure["name"]) in str(t) and all(d in str(t) for d in depends),
+    )
+    assert "Depends On" in text or "depends on" in text.lower()
+    page.screenshot(ARTIFACTS / "docs_site_exposure.png")
     assert page.exceptions == []

@@ -1,6 +1,6 @@
 """Reference for M7, M8 and M15: web sessions, daily web activity, last activity and LTI tool usage.
 
-Definitions (docs/decisions/activity.md): student requests are web_logs rows with a user and a course,
+Definitions (DECISIONLOG.md): student requests are web_logs rows with a user and a course,
 no masquerade, of a student of that course whose best effective status is not ``pending`` (test
 students excluded). Sessions run per user and session key (null keys form their own runs); a gap of
 ``cd2_session_gap_minutes`` or more starts a new session. Time on a request is the time to the next

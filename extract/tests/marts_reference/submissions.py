@@ -1,5 +1,5 @@
 """Reference for M3/M4/M5/M14: submissions with Canvas's missing/late rules (T9), student timeliness
-(overall and weekly), the assignment summary and grading turnaround (docs/decisions/submissions.md)."""
+(overall and weekly), the assignment summary and grading turnaround (DECISIONLOG.md)."""
 
 from __future__ import annotations
 

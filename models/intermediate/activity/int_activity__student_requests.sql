@@ -98,19 +98,8 @@ classified as (
 
     select
         *,
-        -- the path of the URL (scheme and host dropped) starts with /api/
-        coalesce(
-            regexp_matches(url_path, '^([A-Za-z][A-Za-z0-9+.-]*://[^/]*)?/api/'), false
-        ) as is_api,
-        coalesce(
-            http_method = 'GET'
-            and (http_status between 200 and 299 or http_status = 304)
-            and web_application_controller is not null
-            {%- if not var('cd2_page_views_include_api', false) %}
-                and not is_api
-            {%- endif %},
-            false
-        ) as is_page_view,
+        {{ cd2_is_api_request() }} as is_api,
+        {{ cd2_is_page_view() }} as is_page_view,
         coalesce(
             http_method = 'GET'
             and http_status between 200 and 399

@@ -1,17 +1,20 @@
 {#- "Now" for every mart rule: var cd2_as_of, else the latest synced canvas watermark. -#}
+{%- set table_state = source('cd2_meta', 'table_state') -%}
+{%- set synced = execute and adapter.get_relation(
+    database=table_state.database, schema=table_state.schema, identifier=table_state.identifier
+) is not none -%}
 with
-
-table_state as (
-
-    select * from {{ source('cd2_meta', 'table_state') }}
-
-),
 
 watermark as (
 
-    select max(watermark) as latest_watermark
-    from table_state
-    where namespace = 'canvas'
+    {% if synced -%}
+        select max(watermark) as latest_watermark
+        from {{ table_state }}
+        where namespace = 'canvas'
+    {%- else -%}
+        -- nothing synced yet: the extractor's state table does not exist
+        select cast(null as timestamp) as latest_watermark
+    {%- endif %}
 
 ),
 
