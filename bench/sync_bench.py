@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from extract.dap.auth import Credentials  # noqa: E402
 from extract.dap.client import DapClient  # noqa: E402
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig  # noqa: E402
-from extract.landing.readers import select_for  # noqa: E402
+from extract.landing.readers import parquet_columns, select_for  # noqa: E402
 from extract.schema import TableSchema  # noqa: E402
 from extract.sync.progress import LogReporter  # noqa: E402
 from extract.sync.runner import SyncOptions, SyncRunner  # noqa: E402
@@ -85,17 +85,14 @@ def time_sync(url: str, qname: str, fmt: str, work: Path) -> tuple[float, int]:
 
 def time_duckdb(schema: TableSchema, fmt: str, files: list[Path], work: Path) -> tuple[float, float, int]:
     """(CTAS seconds, count(*) seconds, rows) with the same typed reader the landing uses."""
-    parquet_columns: list[str] = []
+    columns: list[str] = []
     db = work / "duckdb.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     try:
         if fmt == "parquet":
-            listing = ", ".join(f"'{p.as_posix()}'" for p in files)
-            parquet_columns = [
-                r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()
-            ]
-        reader = select_for(schema, fmt, files, parquet_columns=parquet_columns)
+            columns = parquet_columns(con, files)
+        reader = select_for(schema, fmt, files, parquet_columns=columns)
         started = time.monotonic()
         row = con.execute(f"SELECT count(*) FROM ({reader})").fetchone()
         count_s = time.monotonic() - started

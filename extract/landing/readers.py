@@ -18,6 +18,8 @@ import gzip
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import duckdb
+
 from extract.landing.tables import landing_type, quote
 from extract.schema import Column, TableSchema
 
@@ -44,6 +46,12 @@ def _sql_string(value: str) -> str:
 
 def _file_list(files: Sequence[Path]) -> str:
     return "[" + ", ".join(_sql_string(p.as_posix()) for p in files) + "]"
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> list[str]:
+    """Column names of a set of parquet files (their union), for ``select_for(..., parquet_columns=)``."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_file_list(files)}, union_by_name = true)").fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def _struct(columns: Sequence[Column]) -> str:

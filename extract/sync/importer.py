@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from extract.landing.batch import BatchResult, BatchSpec, land_batch
-from extract.landing.readers import select_for
+from extract.landing.readers import parquet_columns, select_for
 from extract.schema import TableSchema, bundled_schema
 
 _SUFFIXES = {".json.gz": "jsonl", ".csv.gz": "csv", ".tsv.gz": "tsv", ".parquet": "parquet"}
@@ -74,12 +74,8 @@ def import_files(
     """Land the planned files as one batch; returns (result, watermark), or (None, None) if empty."""
     if kind not in ("snapshot", "incremental"):
         raise ImportPlanError("kind must be 'snapshot' or 'incremental'")
-    parquet_columns: list[str] = []
-    if plan.fmt == "parquet":
-        listing = ", ".join(f"'{p.as_posix()}'" for p in plan.files)
-        rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}], union_by_name = true)").fetchall()
-        parquet_columns = [str(r[0]) for r in rows]
-    reader = select_for(plan.schema, plan.fmt, plan.files, parquet_columns=parquet_columns, csv_null=csv_null)
+    columns = parquet_columns(con, plan.files) if plan.fmt == "parquet" else []
+    reader = select_for(plan.schema, plan.fmt, plan.files, parquet_columns=columns, csv_null=csv_null)
     row = con.execute(f"SELECT max(_meta_ts), count(*) FROM ({reader})").fetchone()
     watermark = row[0] if row else None
     if watermark is None and kind == "incremental":

@@ -25,7 +25,7 @@ import duckdb
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
 from extract.landing.batch import BatchResult, BatchSpec, land_batch, record_failure
-from extract.landing.readers import FORMATS
+from extract.landing.readers import FORMATS, parquet_columns
 from extract.schema import TableSchema
 from extract.sync.fetch import FetchedJob, JobFetcher
 from extract.sync.progress import Reporter
@@ -266,10 +266,8 @@ class SyncRunner:
         return TableSchema.from_dap_schema(schema.namespace, schema.name, doc, new_version)
 
     def _parquet_columns(self, fetched: FetchedJob) -> list[str]:
-        files = ", ".join(f"'{p.as_posix()}'" for p in fetched.files)
         with self._land_lock:
-            rows = self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true)").fetchall()
-        return [str(r[0]) for r in rows]
+            return parquet_columns(self.con, fetched.files)
 
 
 def _short(exc: BaseException | None) -> str:
