@@ -95,7 +95,9 @@ def shell(cmd: list[str]) -> str:
 
 
 def psql(dsn: str, sql: str) -> list[list[str]]:
-    out = subprocess.run(["psql", dsn, "-At", "-F", "\t", "-c", sql], check=True, capture_output=True, text=True)
+    out = subprocess.run(["psql", dsn, "-At", "-F", "\t", "-c", sql], check=False, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"psql failed ({out.returncode}): {out.stderr.strip()}\n  SQL: {sql[:200]}")
     return [line.split("\t") for line in out.stdout.splitlines() if line]
 
 
@@ -103,7 +105,7 @@ def pg_reset(dsn: str) -> None:
     psql(
         dsn,
         "DROP SCHEMA IF EXISTS canvas CASCADE; DROP SCHEMA IF EXISTS canvas_logs CASCADE; "
-        "DROP SCHEMA IF EXISTS instructure_dap CASCADE; CHECKPOINT;",
+        "DROP SCHEMA IF EXISTS instructure_dap CASCADE;",
     )
 
 

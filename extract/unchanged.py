@@ -55,7 +55,8 @@ def unchanged_models(db: Path, project_dir: Path) -> list[str]:
             JOIN information_schema.tables AS t
                 ON t.table_schema = m.namespace AND t.table_name = m.table_name
                 AND t.table_catalog = current_database()
-            WHERE NOT EXISTS (
+            WHERE m.namespace IN (SELECT DISTINCT namespace FROM cd2_meta.batches)
+            AND NOT EXISTS (
                 SELECT 1 FROM cd2_meta.batches AS b
                 WHERE b.namespace = m.namespace AND b.table_name = m.table_name
                     AND b.status = 'committed' AND b.batch_id > coalesce(m.batch_id, -1)

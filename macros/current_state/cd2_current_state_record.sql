@@ -2,12 +2,26 @@
     Post-hook of every current-state model (same transaction as the merge): records in
     `cd2_meta.model_state` the newest committed batch of the table and its schema version, i.e.
     what the model has consumed. `cd2 run` reads it to leave out models with nothing new to
-    merge (see extract/unchanged.py). Does nothing for models that are not a CD2 table or when
-    the extractor's batch log does not exist yet.
+    merge (see extract/unchanged.py). For the tombstone log it records the newest committed
+    batch of any table (`cd2_tables_with_new_deletions` reads it). Does nothing for other
+    models or when the extractor's batch log does not exist yet.
 -#}
 {% macro cd2_current_state_record() %}
     {%- set qname = this.schema ~ '.' ~ this.identifier -%}
-    {%- if execute and qname in cd2_catalog() -%}
+    {%- if execute and model.name == 'cd2__deleted_rows' -%}
+        {%- set batches = adapter.get_relation(database=this.database, schema='cd2_meta', identifier='batches') -%}
+        {%- if batches is not none %}
+insert or replace into {{ this.database }}.cd2_meta.model_state
+select
+    '{{ this.schema }}' as namespace,
+    '{{ this.identifier }}' as table_name,
+    max(batch_id) as batch_id,
+    cast(null as integer) as schema_version,
+    cast(now() as timestamp) as built_at
+from {{ batches }}
+where status = 'committed'
+        {%- endif -%}
+    {%- elif execute and qname in cd2_catalog() -%}
         {%- set batches = adapter.get_relation(database=this.database, schema='cd2_meta', identifier='batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ this.database }}.cd2_meta.model_state

@@ -2,16 +2,18 @@
     The tombstone log: one row per hard delete CD2 sent (`_meta_action = 'D'`), and one row
     per key a new snapshot removed (present before the snapshot, absent from it), for every
     catalogued table that has landed. Incremental runs read only batches newer than the
-    newest `_batch_id` already logged; a batch that logged nothing is re-read harmlessly.
+    newest `_batch_id` already logged (a batch that logged nothing is re-read harmlessly), and
+    only the tables whose newer batches hold deletes or are snapshots.
 -#}
 {% macro cd2_deleted_rows() %}
     {%- set parts = [] -%}
     {%- set batches = source('cd2_meta', 'batches') -%}
     {%- set catalog = cd2_catalog() -%}
+    {%- set pending = cd2_tables_with_new_deletions(batches) -%}
     {%- for qualified_name in catalog -%}
         {%- set spec = catalog[qualified_name] -%}
         {%- set changes = source('raw_' ~ spec.namespace, spec.table) -%}
-        {%- if cd2_raw_columns(changes) is not none -%}
+        {%- if (pending is none or qualified_name in pending) and cd2_raw_columns(changes) is not none -%}
             {%- do parts.append(cd2_hard_deletes(spec, changes)) -%}
             {%- if not spec.history -%}
                 {%- do parts.append(cd2_snapshot_removals(spec, changes, batches)) -%}
@@ -130,3 +132,39 @@ select * from final
                 and in_snapshot.{{ key }} = before_snapshot.key_value
         )
 {%- endmacro %}
+
+
+
+{#-
+    On incremental runs: the tables ('namespace.table') with a committed batch that holds hard
+    deletes or is a snapshot and is newer than the newest batch the previous run saw (recorded
+    in cd2_meta.model_state by the post-hook); none (= every table) on full refreshes or when
+    the batch log does not exist yet. Batches up to that one were all read by earlier runs.
+-#}
+{% macro cd2_tables_with_new_deletions(batches) %}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set log = adapter.get_relation(database=batches.database, schema=batches.schema, identifier=batches.identifier) -%}
+    {%- if log is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = adapter.get_relation(database=batches.database, schema='cd2_meta', identifier='model_state') -%}
+    {#- the newest batch the last run saw (post-hook), else the newest logged tombstone's -#}
+    {%- set seen -%}
+        {%- if state is not none -%}
+            (select max(batch_id) from {{ state }} where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}')
+        {%- else -%}
+            null
+        {%- endif -%}
+    {%- endset -%}
+    {%- set query -%}
+        select distinct namespace || '.' || table_name
+        from {{ batches }}
+        where
+            status = 'committed'
+            and (kind = 'snapshot' or coalesce(deletes, 0) > 0)
+            and batch_id > coalesce({{ seen }}, (select coalesce(max(_batch_id), 0) from {{ this }}))
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{% endmacro %}
