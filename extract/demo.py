@@ -117,6 +117,10 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
     _say(f"Demo finished in {time.monotonic() - started:.0f}s.")
     _say(f'  DuckDB file:   {db}   (e.g. duckdb {db} "select * from cd2_meta.table_state limit 5")')
     _say(f"  Docs site:     {docs}   (open it in a browser)")
+    query = "select risk_level, count(*) from marts.mart_student_risk_weekly group by 1 order by 2 desc"
+    snippet = f"import duckdb; duckdb.connect('{db}', read_only=True).sql('{query}').show()"
+    _say(f'  Example query: .venv/bin/python -c "{snippet}"')
+    _say("  Ready questions: analyses/*.sql (dbt compile --select students_at_risk_this_week)")
     _say(f"  Sync status:   .venv/bin/cd2 status --db {db}")
     _say("  Fake API:      .venv/bin/cd2 fake-server --profile demo   (then point DAP_API_URL at it)")
     return 0
