@@ -133,7 +133,15 @@ def test_pii_classes_reach_the_staging_yaml() -> None:
     staging = yaml.safe_load((ROOT / "models/staging/canvas/_canvas__models.yml").read_text(encoding="utf-8"))
     users = next(m for m in staging["models"] if m["name"] == "stg_canvas__users")
     tagged = {c["name"]: c["config"]["meta"]["pii"] for c in users["columns"] if "config" in c}
-    assert tagged == {k: v for k, v in pii.POLICY["canvas.users"].items()}
+    policy = pii.POLICY["canvas.users"]
+    # direct identifiers are left out of staging (they live in the pii schema); the rest stay, tagged
+    assert tagged == {k: v for k, v in policy.items() if v != "direct_identifier"}
+    names = {c["name"] for c in users["columns"]}
+    assert not names & {k for k, v in policy.items() if v == "direct_identifier"}
+    logs = yaml.safe_load((ROOT / "models/staging/canvas_logs/_canvas_logs__models.yml").read_text(encoding="utf-8"))
+    web_logs = {c["name"]: c for c in logs["models"][0]["columns"]}
+    for raw, reduced in (("url", "url_path"), ("remote_ip", "remote_ip_prefix"), ("session_id", "session_key")):
+        assert raw not in web_logs and web_logs[reduced]["config"]["meta"]["pii_treatment"]
 
 
 def test_sqlfluff_keyword_list_covers_every_cd2_column_name() -> None:

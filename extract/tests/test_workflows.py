@@ -229,7 +229,7 @@ def test_secrets_only_through_env() -> None:
     assert secret_uses, "the scheduled workflow should use the DAP secrets"
     for keys, value in secret_uses:
         assert len(keys) >= 2 and keys[-2] == "env", f"secret outside an env mapping at {keys}: {value}"
-        assert re.fullmatch(r"\$\{\{ secrets\.[A-Z_]+ \}\}", str(value)), f"{keys}: {value}"
+        assert re.fullmatch(r"\$\{\{ secrets\.[A-Z0-9_]+ \}\}", str(value)), f"{keys}: {value}"
     job_steps = steps(doc, "sync")
     run = job_steps[index_of(job_steps, lambda s: runs(s, "cd2 run"), "running cd2 run")]
     env = run["env"]

@@ -1,0 +1,28 @@
+"""Collection order: the longest test files first.
+
+``make test`` runs pytest on two workers with ``--dist loadfile``: each file goes whole to one
+worker, in collection order. Starting the two longest files (the differential mart tests, about
+10 minutes each) first keeps the other files for the rest of the time, instead of leaving one
+worker alone with a long file at the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+LONGEST_FIRST = (
+    "test_marts_differential_tiny.py",
+    "test_marts_differential_demo.py",
+    "test_dbt_e2e.py",
+    "test_conformance_dap_cli.py",
+    "test_sync_e2e.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    name = item.path.name
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the order inside a file is kept
