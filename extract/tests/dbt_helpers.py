@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -16,9 +18,16 @@ from extract.landing.tables import quote
 from extract.schema import Column
 from extract.synth.store import Store
 from extract.tests.sync_helpers import truth_sql
+from extract.unchanged import dbt_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
+# The file name every test database is opened under (dbt runs in the database's folder). dbt
+# reparses the whole project (~20 s) when the profile's connection details change, and the
+# DuckDB path is one of them: one relative name keeps a shared partial-parse file valid.
+DB_NAME = "cd2.duckdb"
+PARSE_CACHE = Path(os.environ.get("CD2_DBT_PARSE_CACHE", ROOT / ".cache" / "dbt-parse"))
+_parse_cache_fresh = False
 
 
 @dataclass
@@ -32,33 +41,77 @@ class DbtRun:
         return self.returncode == 0
 
 
+def _dbt_env(target: Path, logs: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("CD2_PSEUDONYM_SECRET", "cd2-tests-only-not-a-secret")
+    env.update(
+        {
+            "CD2_DB": DB_NAME,
+            "CD2_TARGET": "local",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+            "DBT_TARGET_PATH": str(target),
+            "DBT_LOG_PATH": str(logs),
+        }
+    )
+    return env
+
+
+def _dbt_command(args: tuple[str, ...]) -> list[str]:
+    # The code fingerprint as `cd2 run` passes it: the same vars on every call keep partial parsing valid.
+    vars_ = () if "--vars" in args else ("--vars", dbt_vars(ROOT))
+    return [str(DBT), *args, *vars_, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
+
+
+def shared_partial_parse() -> Path | None:
+    """dbt's partial-parse file for the project as it is now, parsed once per test process
+    (under a lock, the workers share it); dbt itself re-checks every file hash when it loads it."""
+    global _parse_cache_fresh
+    PARSE_CACHE.mkdir(parents=True, exist_ok=True)
+    msgpack = PARSE_CACHE / "target" / "partial_parse.msgpack"
+    with (PARSE_CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _parse_cache_fresh:
+            done = subprocess.run(
+                _dbt_command(("parse",)),
+                env=_dbt_env(PARSE_CACHE / "target", PARSE_CACHE / "logs"),
+                cwd=PARSE_CACHE,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            _parse_cache_fresh = done.returncode == 0
+    return msgpack if _parse_cache_fresh and msgpack.exists() else None
+
+
 class DbtProject:
-    """dbt on one DuckDB file; the target and log folders are private to the test (partial parsing
-    stays valid across invocations because the profile, i.e. CD2_DB, does not change)."""
+    """dbt on one DuckDB file; the target and log folders are private to the test. The database
+    must be named ``cd2.duckdb`` (see ``DB_NAME``); the first call starts from the shared
+    partial-parse file instead of parsing the whole project."""
 
     def __init__(self, db: Path, work: Path) -> None:
+        assert db.name == DB_NAME, f"test databases are named {DB_NAME}"
         self.db = db
         self.work = work
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.setdefault("CD2_PSEUDONYM_SECRET", "cd2-tests-only-not-a-secret")
-        env.update(
-            {
-                "CD2_DB": str(self.db),
-                "CD2_TARGET": "local",
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "DO_NOT_TRACK": "1",
-                "DBT_TARGET_PATH": str(self.work / "target"),
-                "DBT_LOG_PATH": str(self.work / "logs"),
-            }
-        )
-        return env
+        return _dbt_env(self.work / "target", self.work / "logs")
 
     def run(self, *args: str, timeout: float = 600) -> DbtRun:
-        command = [str(DBT), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
+        own = self.work / "target" / "partial_parse.msgpack"
+        if not own.exists() and (shared := shared_partial_parse()) is not None:
+            own.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shared, own)
+        self.db.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            command, env=self.env(), capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+            _dbt_command(args),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.db.parent,
+            check=False,
         )
         return DbtRun(tuple(args), done.returncode, done.stdout + done.stderr)
 

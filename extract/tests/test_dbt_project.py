@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("dbt-parse")
     project = DbtProject(work / "cd2.duckdb", work)
-    result = project.run("parse", "--no-partial-parse")
+    result = project.run("parse")
     assert result.ok, result.output[-4000:]
     return project.manifest()
 

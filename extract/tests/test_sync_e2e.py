@@ -1,8 +1,10 @@
 """End to end: the fake DAP API → ``cd2 sync`` → DuckDB, replayed and compared with the ground truth.
 
 Every one of the 114 tables, in each of the four formats: a snapshot, then incrementals with
-inserts, updates and hard deletes, a schema version bump and a server-side reload (which
-forces a new snapshot). After every round the raw change log, replayed (latest row per key by
+inserts, updates and hard deletes and a schema version bump (a new column in the files). JSONL
+and Parquet go on through a server-side reload (which forces a new snapshot) and one more
+incremental; the reload is the same job-level exchange whatever the format, so CSV and TSV stop
+after the bump. After every round the raw change log, replayed (latest row per key by
 ``meta.ts``, deletes removed), must equal the generator's ground truth exactly.
 """
 
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 BUMPED = "canvas.courses"
 RELOADED = "canvas.enrollments"
+FULL_SEQUENCE = ("jsonl", "parquet")  # formats that also go through the reload
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +59,7 @@ def test_every_table_snapshot_then_incrementals_equals_truth(
             ("reload", lambda: (server.reload(RELOADED), server.advance(2))),
             ("incremental again", lambda: server.advance(8)),
         ]
-        for name, step in rounds:
+        for name, step in rounds if fmt in FULL_SEQUENCE else rounds[:3]:
             step()
             report = run_sync(server, db, tables, fmt)
             assert report.ok, f"{name}: {[(r.qualified_name, r.error) for r in report.failed]}"
@@ -69,7 +72,7 @@ def test_every_table_snapshot_then_incrementals_equals_truth(
                 WHERE status = 'committed' AND namespace || '.' || table_name = '{RELOADED}' GROUP BY 1""",
         )
     )
-    assert kinds.get("resnapshot: SnapshotRequired") == 1, kinds
+    assert kinds.get("resnapshot: SnapshotRequired") == (1 if fmt in FULL_SEQUENCE else None), kinds
     versions = _batches(
         db,
         f"""SELECT DISTINCT schema_version FROM cd2_meta.batches

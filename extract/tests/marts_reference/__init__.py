@@ -9,14 +9,17 @@ Each area module exposes ``compute(truth: Truth) -> dict[str, MartRows]``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Truth:
     secret: bytes
     params: dict[str, Any]
     earlier: list[Truth] = field(default_factory=list)  # earlier syncs, oldest first (for daily history)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see `per_truth`
 
     def rows(self, table: str) -> list[Row]:
         return self.tables[table]
@@ -54,3 +58,18 @@ class Truth:
         if ts is None:
             return None
         return ts.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.time_zone).replace(tzinfo=None)
+
+
+def per_truth(function: Callable[[Truth], T]) -> Callable[[Truth], T]:
+    """Computes ``function(truth)`` once per Truth. The area modules reuse each other's building
+    blocks (student courses, requests, whole areas) for every sync the history marts replay; the
+    results are read-only by convention."""
+    name = f"{function.__module__}.{function.__qualname__}"
+
+    @functools.wraps(function)
+    def cached(truth: Truth) -> T:
+        if name not in truth.memo:
+            truth.memo[name] = function(truth)
+        return truth.memo[name]  # type: ignore[no-any-return]
+
+    return cached

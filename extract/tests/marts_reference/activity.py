@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from extract.tests.marts_reference import MartRows, Row, Truth
+from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
 from extract.tests.marts_reference.enrollment import effective_enrollments, student_courses, test_user_ids
 
 API_PATH = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/]*)?/api/")
@@ -117,6 +117,7 @@ def tracked_students(truth: Truth) -> set[tuple[int, int]]:
     }
 
 
+@per_truth
 def student_requests(truth: Truth) -> list[Request]:
     tracked = tracked_students(truth)
     out = []
@@ -345,6 +346,7 @@ def tool_usage(truth: Truth, requests: list[Request]) -> list[Row]:
     return out
 
 
+@per_truth
 def compute(truth: Truth) -> dict[str, MartRows]:
     requests = sessionize(truth, student_requests(truth))
     keys = _user_keys(truth)

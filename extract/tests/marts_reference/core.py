@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from extract.tests.marts_reference import MartRows, Row, Truth
+from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
 
 MAX_DEPTH = 50
 PUBLISH_STATE = {
@@ -75,6 +75,7 @@ def _has_text(value: str | None) -> bool:
     return value is not None and value.strip(" ") != ""
 
 
+@per_truth
 def dim_course(truth: Truth) -> list[Row]:
     accounts = {a["id"]: a for a in truth.rows("accounts")}
     paths = {r["account_id"]: r["account_path"] for r in dim_account(truth)}

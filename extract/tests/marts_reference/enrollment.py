@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from extract.tests.marts_reference import MartRows, Row, Truth
+from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
 
 TEACHER_SIDE = {"TeacherEnrollment", "TaEnrollment", "DesignerEnrollment"}
 STATUS_RANK = {"active": 1, "not_started": 2, "soft_concluded": 3, "completed": 4, "inactive": 5}
 
 
+@per_truth
 def test_user_ids(truth: Truth) -> set[int]:
     return {e["user_id"] for e in truth.rows("enrollments") if e["type"] == "StudentViewEnrollment"}
 
@@ -48,6 +49,7 @@ def _status(state: str, now: datetime, start: datetime | None, end: datetime | N
     return "active"
 
 
+@per_truth
 def effective_enrollments(truth: Truth) -> list[Row]:
     """Every enrollment but deleted/rejected ones and test students, with user_id (like int_enrollments__effective)."""
     sections = _by_id(truth.rows("course_sections"))
@@ -108,6 +110,7 @@ def _min(values: list[Any]) -> Any:
     return min(present) if present else None
 
 
+@per_truth
 def student_courses(truth: Truth) -> list[Row]:
     """One row per student x course with the best status of the student's enrollments (like int_student_courses)."""
     groups: dict[tuple[int, int], list[Row]] = {}

@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from extract.tests.marts_reference import MartRows, Row, Truth
+from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
 from extract.tests.marts_reference.enrollment import effective_enrollments
 
 # T5: which of a student's enrollments in a course stands for the student in course-level marts.
@@ -46,6 +46,7 @@ def _student_enrollments(truth: Truth) -> dict[int, Row]:
     }
 
 
+@per_truth
 def course_grade_current(truth: Truth) -> list[Row]:
     enrollments = _student_enrollments(truth)
     by_enrollment: dict[int, list[Row]] = {}

@@ -7,7 +7,7 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from extract.tests.marts_reference import MartRows, Row, Truth
+from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
 from extract.tests.marts_reference.enrollment import student_courses, test_user_ids
 
 # canvas-lms Submission.missing: assignments whose submission_types are these expect no digital work
@@ -387,6 +387,7 @@ def grading_turnaround(truth: Truth, fct: list[Row]) -> list[Row]:
     return out
 
 
+@per_truth
 def compute(truth: Truth) -> dict[str, MartRows]:
     fct = submissions(truth)
     return {

@@ -45,7 +45,13 @@ def _cleaner(schema: TableSchema) -> dict[str, set[str]]:
 
 def _rows(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> list[Row]:
     schema = store.schema(qname)
-    result = con.execute(truth_sql(con, store, qname))
+    sql = truth_sql(con, store, qname)
+    # UUIDs as their text (what the marts hash or show): building uuid.UUID objects is slow
+    uuids = [str(r[0]) for r in con.execute(f"DESCRIBE {sql}").fetchall() if r[1] == "UUID"]
+    if uuids:
+        casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in uuids)
+        sql = f"SELECT * REPLACE ({casts}) FROM ({sql})"
+    result = con.execute(sql)
     names = [d[0] for d in result.description]
     nulls = _cleaner(schema)
     out: list[Row] = []
@@ -160,7 +166,9 @@ def diff_mart(
     shown = 0
     differing = 0
     for key in ref.keys() & mine.keys():
-        bad = [c for c in ref_cols if not _same(mine[key][c], ref[key][c])]
+        built_row, ref_row = mine[key], ref[key]
+        # plain equality first (cheap, and it implies _same); _same for the near-misses
+        bad = [c for c in ref_cols if built_row[c] != ref_row[c] and not _same(built_row[c], ref_row[c])]
         if bad:
             differing += 1
             if shown < limit:
