@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
             DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
             CD2_PSEUDONYM_SECRET="run-test-pseudonym-key",
+            DBT_TARGET_PATH=str(tmp_path / "target"),
         )
         env.pop("CD2_DB", None)
         run = subprocess.run(
@@ -79,7 +81,13 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert "sync: 4 tables ok, 0 failed" in output
+    assert "dbt parse: ok in" in output
     assert "dbt build" in output and "ok in" in output and "model:success 3" in output
+    # parsed once; the build's results are written by cd2 run (dbt's own writing is off)
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
+    built = {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")}
+    assert built == {"model.cd2.canvas__accounts", "model.cd2.canvas__courses", "model.cd2.stg_canvas__courses"}
+    assert (tmp_path / "target" / "manifest.json").exists()
     assert "freshness canvas: 4 tables" in output
     assert DEFAULT_CLIENT_SECRET not in output
     assert "run-test-pseudonym-key" not in output

@@ -9,7 +9,7 @@
 {% macro cd2_current_state_record() %}
     {%- set qname = this.schema ~ '.' ~ this.identifier -%}
     {%- if execute and model.name == 'cd2__deleted_rows' -%}
-        {%- set batches = adapter.get_relation(database=this.database, schema='cd2_meta', identifier='batches') -%}
+        {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ this.database }}.cd2_meta.model_state
 select
@@ -22,7 +22,7 @@ from {{ batches }}
 where status = 'committed'
         {%- endif -%}
     {%- elif execute and qname in cd2_catalog() -%}
-        {%- set batches = adapter.get_relation(database=this.database, schema='cd2_meta', identifier='batches') -%}
+        {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ this.database }}.cd2_meta.model_state
 select

@@ -145,11 +145,11 @@ select * from final
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set log = adapter.get_relation(database=batches.database, schema=batches.schema, identifier=batches.identifier) -%}
+    {%- set log = cd2_existing_table(batches.database, batches.schema, batches.identifier) -%}
     {%- if log is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set state = adapter.get_relation(database=batches.database, schema='cd2_meta', identifier='model_state') -%}
+    {%- set state = cd2_existing_table(batches.database, 'cd2_meta', 'model_state') -%}
     {#- the newest batch the last run saw (post-hook), else the newest logged tombstone's -#}
     {%- set seen -%}
         {%- if state is not none -%}

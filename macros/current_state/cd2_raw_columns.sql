@@ -1,23 +1,37 @@
 {#-
     The column names of a landed raw table, or none when it does not exist (the table was
-    never synced). The only introspection of the current-state macros, so unit tests can
-    override it with a list of names.
+    never synced). The current-state models' only look at the raw tables, so unit tests can
+    override it with a list of names. One catalog query: dbt's relation cache does not hold
+    the raw and metadata schemas (sources), so `adapter.get_relation` would list the whole
+    schema on every call.
 -#}
 {% macro cd2_raw_columns(relation) %}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set existing = adapter.get_relation(
-        database=relation.database,
-        schema=relation.schema,
-        identifier=relation.identifier,
-    ) -%}
-    {%- if existing is none -%}
-        {{ return(none) }}
+    {%- set query -%}
+        select lower(column_name)
+        from information_schema.columns
+        where
+            table_catalog = '{{ relation.database }}'
+            and table_schema = '{{ relation.schema }}'
+            and table_name = '{{ relation.identifier }}'
+        order by ordinal_position
+    {%- endset -%}
+    {%- set names = run_query(query).columns[0].values() | list -%}
+    {{ return(names if names else none) }}
+{% endmacro %}
+
+
+{#- The relation when the table exists, else none (one catalog query; see cd2_raw_columns). -#}
+{% macro cd2_existing_table(database, schema, identifier) %}
+    {%- set query -%}
+        select count(*)
+        from information_schema.tables
+        where table_catalog = '{{ database }}' and table_schema = '{{ schema }}' and table_name = '{{ identifier }}'
+    {%- endset -%}
+    {%- if run_query(query).columns[0].values()[0] > 0 -%}
+        {{ return(api.Relation.create(database=database, schema=schema, identifier=identifier)) }}
     {%- endif -%}
-    {%- set names = [] -%}
-    {%- for column in adapter.get_columns_in_relation(existing) -%}
-        {%- do names.append(column.name | lower) -%}
-    {%- endfor -%}
-    {{ return(names) }}
+    {{ return(none) }}
 {% endmacro %}
