@@ -2,7 +2,8 @@
 
 1. Generate (or reuse) the institution of ``--profile``, serve a private copy with the fake DAP
    API, and ``cd2 sync`` the snapshot of every table into a fresh DuckDB file.
-2. ``dbt run --select tag:cd2_current_state --full-refresh``: timed, ``--repeat`` times.
+2. ``dbt run --select tag:cd2_current_state --full-refresh``: timed, ``--repeat`` times
+   (``--command build``: ``dbt build``, the models' data tests included).
 3. Advance the institution by ``--hours`` (one change batch), ``cd2 sync`` the incremental and
    report the change fraction (rows landed / rows in the current state).
 4. ``dbt run --select tag:cd2_current_state`` (incremental): timed, ``--repeat`` times, each
@@ -162,24 +163,28 @@ def retime(
     the synced snapshot (``snapshot.duckdb``) and the already advanced store. The full refreshes
     run on copies of the snapshot; the change batch is synced again on top of the last one."""
     db, snapshot_db, incremental_db = work / "cd2.duckdb", work / "snapshot.duckdb", work / "incremental.duckdb"
-    report = json.loads(out.read_text(encoding="utf-8"))
+    cmd, common = args.command, (*threads, *fingerprint)
+    # the sizes of the kept run come from its report (the `run` one when this command has none yet)
+    base = out if out.exists() else out.with_name(f"dbt_incremental_{args.profile}.json")
+    report = json.loads(base.read_text(encoding="utf-8"))
     warm_parse(db, work)
-    full = timed_runs(db, snapshot_db, work, args.repeat, "run", *SELECT, "--full-refresh", *threads, *fingerprint)
+    full = timed_runs(db, snapshot_db, work, args.repeat, cmd, *SELECT, "--full-refresh", *common)
     institution = Institution.open(work / "store")
     tables = institution.store.tables()
     with FakeDapServer(institution.store, ServerConfig()) as server:
         change_s, change_rows = sync(server.url, db, tables, work / "sync")
     print(f"incremental sync again: {change_rows} rows in {change_s:.0f}s", flush=True)
     shutil.copyfile(db, incremental_db)
-    incremental = timed_runs(db, incremental_db, work, args.repeat, "run", *SELECT, *threads, *fingerprint)
+    incremental = timed_runs(db, incremental_db, work, args.repeat, cmd, *SELECT, *common)
     skipped = unchanged_models(incremental_db, ROOT)
     print(f"unchanged tables left out by cd2 run: {len(skipped)} of {len(tables)}", flush=True)
     exclude = ("--exclude", *skipped) if skipped else ()
-    changed_only = timed_runs(db, incremental_db, work, args.repeat, "run", *SELECT, *exclude, *threads, *fingerprint)
+    changed_only = timed_runs(db, incremental_db, work, args.repeat, cmd, *SELECT, *exclude, *common)
     report = {k: v for k, v in report.items() if not k.startswith(("ratio_", "noop_")) and not k.endswith("_s")}
     report.update(
         {
             "retimed": True,
+            "command": args.command,
             "change_rows": change_rows,
             "incremental_sync_s": round(change_s, 1),
             "changed_only_models": len(tables) - len(skipped),
@@ -202,6 +207,12 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=4.0, help="hours of activity in the change batch")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", default="2")
+    parser.add_argument(
+        "--command",
+        choices=("run", "build"),
+        default="run",
+        help="dbt run (models only) or dbt build (models and their data tests)",
+    )
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=None, help="JSON report (default: bench/results/...)")
     parser.add_argument(
@@ -210,11 +221,13 @@ def main() -> int:
         help="re-time on snapshot.duckdb / incremental.duckdb kept in --work by an earlier run (no sync)",
     )
     args = parser.parse_args()
-    out = args.out or ROOT / "bench" / "results" / f"dbt_incremental_{args.profile}.json"
+    suffix = "" if args.command == "run" else f"_{args.command}"
+    out = args.out or ROOT / "bench" / "results" / f"dbt_incremental_{args.profile}{suffix}.json"
     work = args.work or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     threads = ("--threads", args.threads)
     fingerprint = ("--vars", dbt_vars(ROOT))
+    cmd, common = args.command, (*threads, *fingerprint)
 
     if args.reuse:
         return retime(args, work, out, threads, fingerprint)
@@ -235,24 +248,25 @@ def main() -> int:
         warm_parse(db, work)
         shutil.copyfile(db, snapshot_db)
         # --vars: the on-run-end hook records the code fingerprint, as `cd2 run` does
-        full = timed_runs(db, snapshot_db, work, args.repeat, "run", *SELECT, "--full-refresh", *threads, *fingerprint)
+        full = timed_runs(db, snapshot_db, work, args.repeat, cmd, *SELECT, "--full-refresh", *common)
         shutil.copyfile(db, snapshot_db)  # the snapshot, with its current state built
-        noop = timed_runs(db, snapshot_db, work, 1, "run", *SELECT, *threads, *fingerprint)
+        noop = timed_runs(db, snapshot_db, work, 1, cmd, *SELECT, *common)
         shutil.copyfile(snapshot_db, db)
         server.advance(args.hours)
         change_s, change_rows = sync(server.url, db, tables, work / "sync")
     state_rows = current_rows(snapshot_db)
     print(f"incremental sync: {change_rows} rows in {change_s:.0f}s ({change_rows / state_rows:.2%})", flush=True)
     shutil.copyfile(db, incremental_db)
-    incremental = timed_runs(db, incremental_db, work, args.repeat, "run", *SELECT, *threads, *fingerprint)
+    incremental = timed_runs(db, incremental_db, work, args.repeat, cmd, *SELECT, *common)
     # What `cd2 run` does: leave out the models whose tables got nothing new in the batch.
     skipped = unchanged_models(incremental_db, ROOT)
     print(f"unchanged tables left out by cd2 run: {len(skipped)} of {len(tables)}", flush=True)
     exclude = ("--exclude", *skipped) if skipped else ()
-    changed_only = timed_runs(db, incremental_db, work, args.repeat, "run", *SELECT, *exclude, *threads, *fingerprint)
+    changed_only = timed_runs(db, incremental_db, work, args.repeat, cmd, *SELECT, *exclude, *common)
 
     report = {
         "profile": args.profile,
+        "command": args.command,
         "seed": args.seed,
         "hours": args.hours,
         "threads": int(args.threads),

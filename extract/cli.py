@@ -122,6 +122,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="build every current-state model, even those with nothing new to merge (dbt.skip_unchanged: false)",
     )
     run.add_argument("--no-docs", action="store_true", help="do not build the docs site")
+    run.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="do not throttle to the API's documented limits (for the bundled fake API)",
+    )
     run.add_argument("--project-dir", type=Path, default=Path(), help="dbt project directory")
     _add_output_options(run)
     run.set_defaults(handler=_cmd_run)
@@ -382,7 +387,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
     reporter: Reporter = RichReporter(console) if use_bars else LogReporter()
-    client = None if args.skip_sync else _client(args)
+    client = None if args.skip_sync else _client(args, limits={} if args.no_rate_limit else None)
     try:
         summary = run_all(client, config, reporter, args.project_dir, skip_sync=args.skip_sync)
     finally:

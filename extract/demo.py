@@ -2,9 +2,12 @@
 
 1. Generate (or reuse) the deterministic synthetic institution and take a fresh working copy.
 2. Serve it with the bundled fake DAP API on a free loopback port.
-3. ``cd2 sync`` every table into a fresh DuckDB file, then ``dbt build``.
-4. A few rounds of: advance the institution's clock, sync the incrementals, ``dbt build``.
-5. ``dbt docs generate --static`` and say where everything is.
+3. ``cd2 run`` (the command users schedule, in its own process): snapshot sync of every table,
+   ``dbt build``.
+4. A few rounds of: advance the institution's clock, ``cd2 run`` again (incremental sync, the
+   build leaving out current-state tables with nothing new); the last round also builds the
+   docs site (``dbt docs generate --static``).
+5. Say where everything is.
 """
 
 from __future__ import annotations
@@ -16,58 +19,45 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 from extract.dbt_plugin import SECRET_ENV
 from extract.timeutil import iso_z
 
 DEMO_DIR = Path("data/demo")
 # The demo's pseudonym key: fine for synthetic people, never for a real institution.
 DEMO_SECRET = "cd2-demo-only-not-a-secret"
+# The lines of `cd2 run`'s summary the demo repeats.
+SUMMARY_PREFIXES = ("sync:", "  failed", "current state:", "dbt ", "  model.", "  test.", "freshness", "docs site:")
 
 
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _dbt(args: list[str], db: Path, project_dir: Path) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    env = dict(os.environ, CD2_DB=str(db.resolve()), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    env.setdefault(SECRET_ENV, DEMO_SECRET)
-    command = [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
-    _say(f"      $ dbt {' '.join(args)}")
-    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
-    summary = [line for line in result.stdout.splitlines() if "Done." in line or "ERROR" in line or "WARN" in line]
-    for line in summary[-8:]:
-        _say(f"        {line.strip()}")
-    if result.returncode != 0:
-        _say(result.stdout[-4000:])
-        raise SystemExit(f"dbt {args[0]} failed (exit {result.returncode})")
-
-
-def _sync(server_url: str, db: Path, client_id: str, client_secret: str, tables: list[str]) -> None:
-    from extract.dap.auth import Credentials
-    from extract.dap.client import DapClient
-    from extract.sync.progress import LogReporter
-    from extract.sync.runner import SyncOptions, SyncRunner
-
-    client = DapClient(Credentials(server_url, client_id, client_secret), limits={})
-    con = duckdb.connect(str(db))
-    try:
-        options = SyncOptions(tables=tables, work_dir=db.parent / ".cd2_work_demo")
-        report = SyncRunner(client, con, options, LogReporter()).run()
-    finally:
-        con.close()
-        client.close()
-    ok = [r for r in report.results if r.status == "ok"]
-    rows = sum(r.rows for r in ok)
-    snapshots = sum(1 for r in ok if r.kind == "snapshot")
-    _say(
-        f"      synced {len(ok)} tables ({snapshots} snapshots, {len(ok) - snapshots} incrementals): "
-        f"{rows:,} rows, {sum(r.bytes for r in ok) / 1e6:,.1f} MB in {report.seconds:.1f}s"
+def _cd2_run(server_url: str, client_id: str, client_secret: str, db: Path, project_dir: Path, docs: bool) -> None:
+    """``cd2 run`` against the fake API, every table of both namespaces, whatever cd2.yml says."""
+    env = dict(
+        os.environ,
+        DAP_API_URL=server_url,
+        DAP_CLIENT_ID=client_id,
+        DAP_CLIENT_SECRET=client_secret,
+        CD2_TABLES="all",
+        CD2_NAMESPACES="canvas,canvas_logs",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        COLUMNS="200",  # the summary is printed by rich: no wrapping at 80 columns
     )
-    if report.failed:
-        raise SystemExit(f"sync failed for {[r.qualified_name for r in report.failed]}")
+    env.setdefault(SECRET_ENV, DEMO_SECRET)
+    # the bundled server does not enforce the real API's limits, so neither side throttles
+    args = ["run", "--db", str(db), "--project-dir", str(project_dir), "--progress", "never", "--no-rate-limit"]
+    args += [] if docs else ["--no-docs"]
+    _say(f"      $ cd2 {' '.join(args)}")
+    command = [sys.executable, "-m", "extract.cli", *args]
+    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
+    for line in (result.stdout + result.stderr).splitlines():  # the summary goes to stderr
+        if line.startswith(SUMMARY_PREFIXES):
+            _say(f"        {line}")
+    if result.returncode != 0:
+        _say(result.stdout[-4000:] + result.stderr[-4000:])
+        raise SystemExit(f"cd2 run failed (exit {result.returncode})")
 
 
 def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None, rounds: int = 2) -> int:
@@ -100,19 +90,17 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
         _say(f"      DAP_API_URL={server.url}  DAP_CLIENT_ID={config.client_id}")
         tables = institution.store.tables()
 
-        _say(f"[3/5] cd2 sync: snapshot of {len(tables)} tables into {db}, then dbt build")
-        _sync(server.url, db, config.client_id, config.client_secret, tables)
-        _dbt(["build"], db, project_dir)
+        _say(f"[3/5] cd2 run: snapshot of {len(tables)} tables into {db}, then dbt build")
+        _cd2_run(server.url, config.client_id, config.client_secret, db, project_dir, docs=rounds == 0)
 
         for round_number in range(1, rounds + 1):
             now = server.advance(4)
-            _say(f"[4/5] Round {round_number}: the institution moved 4 hours on (now {iso_z(now)}); incremental sync")
-            _sync(server.url, db, config.client_id, config.client_secret, tables)
-            _dbt(["build"], db, project_dir)
+            _say(f"[4/5] Round {round_number}: the institution moved 4 hours on (now {iso_z(now)}); cd2 run")
+            last = round_number == rounds
+            _cd2_run(server.url, config.client_id, config.client_secret, db, project_dir, docs=last)
 
-    _say("[5/5] dbt docs generate --static")
-    _dbt(["docs", "generate", "--static"], db, project_dir)
     docs = project_dir / "target" / "static_index.html"
+    _say(f"[5/5] The last cd2 run also built the docs site: {docs}")
     _say("")
     _say(f"Demo finished in {time.monotonic() - started:.0f}s.")
     _say(f'  DuckDB file:   {db}   (e.g. duckdb {db} "select * from cd2_meta.table_state limit 5")')

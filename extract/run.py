@@ -111,7 +111,12 @@ def parse_project(project_dir: Path, db: Path, vars_: str | None = None) -> tupl
 
 
 def run_dbt(
-    args: list[str], project_dir: Path, db: Path, manifest: Any = None, run_results: Path | None = None
+    args: list[str],
+    project_dir: Path,
+    db: Path,
+    manifest: Any = None,
+    run_results: Path | None = None,
+    label: str | None = None,
 ) -> DbtStepResult:
     """One dbt command in-process; returns node counts by type and status. With ``manifest`` (from
     ``parse_project``) dbt skips loading the project; with ``run_results`` the command runs with
@@ -138,7 +143,8 @@ def run_dbt(
     if result.exception is not None:
         failures.append(str(result.exception))
     elapsed = getattr(result.result, "elapsed_time", None)
-    return DbtStepResult(" ".join(args), ok, time.monotonic() - started, dict(counts), failures, elapsed)
+    name = label or " ".join(args)
+    return DbtStepResult(name, ok, time.monotonic() - started, dict(counts), failures, elapsed)
 
 
 def data_freshness(db: Path) -> dict[str, dict[str, Any]]:
@@ -199,10 +205,12 @@ def run_all(
         return summary
     target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
     target = target if target.is_absolute() else project_dir / target
-    summary.dbt.append(run_dbt(build, project_dir, config.db, manifest, run_results=target / "run_results.json"))
+    results = target / "run_results.json"
+    # the summary names the command, not its (long) --vars and --exclude arguments
+    summary.dbt.append(run_dbt(build, project_dir, config.db, manifest, run_results=results, label="build"))
     if config.dbt.docs:
         docs_args = ["docs", "generate", "--static", *(["--vars", vars_] if vars_ else [])]
-        docs = run_dbt(docs_args, project_dir, config.db, manifest)
+        docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
         summary.dbt.append(docs)
         if docs.ok:
             summary.docs_path = target / "static_index.html"
