@@ -185,6 +185,7 @@ def retime(
         {
             "retimed": True,
             "command": args.command,
+            "repeat": args.repeat,
             "change_rows": change_rows,
             "incremental_sync_s": round(change_s, 1),
             "changed_only_models": len(tables) - len(skipped),
