@@ -198,8 +198,10 @@ def test_ci_runs_lint_tests_and_builds_the_docs_artifact() -> None:
     )
     assert build < upload
     assert docs_steps[upload]["with"].get("if-no-files-found") == "error", "a missing docs site must fail the job"
-    # `make demo` ends with `dbt docs generate --static`; make sure it still does.
-    assert '"docs", "generate", "--static"' in (REPO_ROOT / "extract" / "demo.py").read_text(encoding="utf-8")
+    # `make demo`'s last `cd2 run` builds the docs site (`dbt docs generate --static` in extract/run.py).
+    demo = (REPO_ROOT / "extract" / "demo.py").read_text(encoding="utf-8")
+    assert "docs=last" in demo and '["--no-docs"]' in demo
+    assert '"docs", "generate", "--static"' in (REPO_ROOT / "extract" / "run.py").read_text(encoding="utf-8")
 
 
 # --- scheduled.yml ---------------------------------------------------------------------------------
