@@ -95,22 +95,25 @@ def current_rows(db: Path) -> int:
         con.close()
 
 
+def dbt_env(db: Path, work: Path) -> dict[str, str]:
+    """dbt on ``db`` with its target and logs in ``work``. The path is resolved as `cd2 run`
+    resolves it: the same profile keeps the warm partial-parse file valid."""
+    return dict(
+        os.environ,
+        CD2_DB=str(db.resolve()),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_TARGET_PATH=str(work / "target"),
+        DBT_LOG_PATH=str(work / "logs"),
+    )
+
+
 def dbt(db: Path, work: Path, *args: str) -> tuple[float, float, float]:
     """Run dbt as `cd2 run` does (bench/dbt_inprocess.py: parse once, then the command with the
     parsed manifest, no artifact writing but the run results), in a fresh process.
     Returns (process wall seconds, the dbt command after the parse, dbt's own node + hook time)."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "CD2_DB": str(db),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DBT_TARGET_PATH": str(work / "target"),
-            "DBT_LOG_PATH": str(work / "logs"),
-        }
-    )
     command = [sys.executable, str(ROOT / "bench" / "dbt_inprocess.py"), *args]
     started = time.monotonic()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=dbt_env(db, work), capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"ok": False}
@@ -121,10 +124,8 @@ def dbt(db: Path, work: Path, *args: str) -> tuple[float, float, float]:
 
 def warm_parse(db: Path, work: Path) -> None:
     """``dbt parse`` once, so every timed run starts from a valid partial-parse file."""
-    env = dict(os.environ, CD2_DB=str(db), DBT_TARGET_PATH=str(work / "target"), DBT_LOG_PATH=str(work / "logs"))
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     command = [str(DBT), "parse", "--vars", dbt_vars(ROOT), "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    subprocess.run(command, env=dbt_env(db, work), capture_output=True, text=True, check=True)
 
 
 def timed_runs(db: Path, pristine: Path, work: Path, repeat: int, *args: str) -> list[tuple[float, float, float]]:
@@ -156,14 +157,12 @@ def median(runs: list[tuple[float, float, float]], index: int) -> float:
     return round(statistics.median(r[index] for r in runs), 2)
 
 
-def retime(
-    args: argparse.Namespace, work: Path, out: Path, threads: tuple[str, ...], fingerprint: tuple[str, ...]
-) -> int:
+def retime(args: argparse.Namespace, work: Path, out: Path, common: tuple[str, ...]) -> int:
     """Re-time dbt after a change to the dbt code only, on what an earlier run kept in ``--work``:
     the synced snapshot (``snapshot.duckdb``) and the already advanced store. The full refreshes
     run on copies of the snapshot; the change batch is synced again on top of the last one."""
     db, snapshot_db, incremental_db = work / "cd2.duckdb", work / "snapshot.duckdb", work / "incremental.duckdb"
-    cmd, common = args.command, (*threads, *fingerprint)
+    cmd = args.command
     # the sizes of the kept run come from its report (the `run` one when this command has none yet)
     base = out if out.exists() else out.with_name(f"dbt_incremental_{args.profile}.json")
     report = json.loads(base.read_text(encoding="utf-8"))
@@ -226,12 +225,10 @@ def main() -> int:
     out = args.out or ROOT / "bench" / "results" / f"dbt_incremental_{args.profile}{suffix}.json"
     work = args.work or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    threads = ("--threads", args.threads)
-    fingerprint = ("--vars", dbt_vars(ROOT))
-    cmd, common = args.command, (*threads, *fingerprint)
+    cmd, common = args.command, ("--threads", args.threads, "--vars", dbt_vars(ROOT))
 
     if args.reuse:
-        return retime(args, work, out, threads, fingerprint)
+        return retime(args, work, out, common)
 
     started = time.monotonic()
     template = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extract.run import parse_project, run_dbt  # noqa: E402
+from extract.run import dbt_target_dir, parse_project, run_dbt  # noqa: E402
 
 
 def main(args: list[str]) -> int:
@@ -29,8 +29,7 @@ def main(args: list[str]) -> int:
     if not parsed.ok:
         print(json.dumps({"ok": False, "error": parsed.failures}))
         return 1
-    target = Path(os.environ.get("DBT_TARGET_PATH", ROOT / "target"))
-    step = run_dbt(args, ROOT, db, manifest, run_results=target / "run_results.json")
+    step = run_dbt(args, ROOT, db, manifest, run_results=dbt_target_dir(ROOT) / "run_results.json")
     print(
         json.dumps(
             {

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from extract.dbt_plugin import SECRET_ENV
+from extract.run import dbt_target_dir
 from extract.timeutil import iso_z
 
 DEMO_DIR = Path("data/demo")
@@ -99,7 +100,7 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
             last = round_number == rounds
             _cd2_run(server.url, config.client_id, config.client_secret, db, project_dir, docs=last)
 
-    docs = project_dir / "target" / "static_index.html"
+    docs = dbt_target_dir(project_dir) / "static_index.html"
     _say(f"[5/5] The last cd2 run also built the docs site: {docs}")
     _say("")
     _say(f"Demo finished in {time.monotonic() - started:.0f}s.")

@@ -92,6 +92,13 @@ def _dbt_args(args: list[str], project_dir: Path) -> list[str]:
     return [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
 
 
+def dbt_target_dir(project_dir: Path) -> Path:
+    """Where dbt writes its artifacts and the docs site: $DBT_TARGET_PATH (relative to the
+    project) or ``target``."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return target if target.is_absolute() else project_dir / target
+
+
 def _prepare_env(db: Path) -> None:
     os.environ["CD2_DB"] = str(db.resolve())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -196,20 +203,21 @@ def run_all(
     if config.dbt.skip_unchanged:
         summary.unchanged_models = unchanged_models(config.db, project_dir)
         vars_ = dbt_vars(project_dir)
-        build += ["--vars", vars_]
         if summary.unchanged_models:
             build += ["--exclude", *summary.unchanged_models]
+    # every step gets the vars the project was parsed with
+    vars_args = ["--vars", vars_] if vars_ else []
     parsed, manifest = parse_project(project_dir, config.db, vars_)
     summary.dbt.append(parsed)
     if not parsed.ok:
         return summary
-    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    target = target if target.is_absolute() else project_dir / target
+    target = dbt_target_dir(project_dir)
     results = target / "run_results.json"
     # the summary names the command, not its (long) --vars and --exclude arguments
-    summary.dbt.append(run_dbt(build, project_dir, config.db, manifest, run_results=results, label="build"))
+    build_step = run_dbt([*build, *vars_args], project_dir, config.db, manifest, run_results=results, label="build")
+    summary.dbt.append(build_step)
     if config.dbt.docs:
-        docs_args = ["docs", "generate", "--static", *(["--vars", vars_] if vars_ else [])]
+        docs_args = ["docs", "generate", "--static", *vars_args]
         docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
         summary.dbt.append(docs)
         if docs.ok:
