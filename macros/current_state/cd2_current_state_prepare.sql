@@ -9,6 +9,10 @@
        the table holds. Keys whose latest change is an upsert are inserted again by the model.
 
     Re-running it for batches already applied deletes nothing that should stay.
+
+    On full refreshes (and the first build) it forgets what `cd2_meta.model_state` recorded for
+    the model, so nothing of the rebuilt table counts as tested and the incremental key tests
+    (`unique_incremental`, `not_null_incremental`) check all of it.
 -#}
 {% macro cd2_current_state_prepare(namespace, table) %}
     {%- set spec = cd2_catalog()[namespace ~ '.' ~ table] -%}
@@ -35,5 +39,8 @@ where {{ key }} in (
         _meta_action = 'D'
         and _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
 )
+    {%- elif execute and cd2_existing_table(this.database, 'cd2_meta', 'model_state') is not none %}
+delete from {{ this.database }}.cd2_meta.model_state
+where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}'
     {%- endif -%}
 {% endmacro %}

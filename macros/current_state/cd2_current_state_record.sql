@@ -1,10 +1,11 @@
 {#-
     Post-hook of every current-state model (same transaction as the merge): records in
     `cd2_meta.model_state` the newest committed batch of the table and its schema version, i.e.
-    what the model has consumed. `cd2 run` reads it to leave out models with nothing new to
-    merge (see extract/unchanged.py). For the tombstone log it records the newest committed
-    batch of any table (`cd2_tables_with_new_deletions` reads it). Does nothing for other
-    models or when the extractor's batch log does not exist yet.
+    what the model has consumed. It keeps `tested_batch_id` (see `cd2_record_tested_keys`; the
+    pre-hook forgets the whole record on full refreshes). `cd2 run` reads `batch_id` to leave
+    out models with nothing new to merge (see extract/unchanged.py). For the tombstone log
+    it records the newest committed batch of any table (`cd2_tables_with_new_deletions` reads
+    it). Does nothing for other models or when the extractor's batch log does not exist yet.
 -#}
 {% macro cd2_current_state_record() %}
     {%- set qname = this.schema ~ '.' ~ this.identifier -%}
@@ -12,12 +13,14 @@
         {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ this.database }}.cd2_meta.model_state
+    (namespace, table_name, batch_id, schema_version, built_at, tested_batch_id)
 select
     '{{ this.schema }}' as namespace,
     '{{ this.identifier }}' as table_name,
     max(batch_id) as batch_id,
     cast(null as integer) as schema_version,
-    cast(now() as timestamp) as built_at
+    cast(now() as timestamp) as built_at,
+    {{ cd2_recorded_tested_batch() }} as tested_batch_id
 from {{ batches }}
 where status = 'committed'
         {%- endif -%}
@@ -25,17 +28,28 @@ where status = 'committed'
         {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ this.database }}.cd2_meta.model_state
+    (namespace, table_name, batch_id, schema_version, built_at, tested_batch_id)
 select
     '{{ this.schema }}' as namespace,
     '{{ this.identifier }}' as table_name,
     max(batch_id) as batch_id,
     arg_max(schema_version, batch_id) as schema_version,
-    cast(now() as timestamp) as built_at
+    cast(now() as timestamp) as built_at,
+    {{ cd2_recorded_tested_batch() }} as tested_batch_id
 from {{ batches }}
 where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}' and status = 'committed'
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
+
+
+{#- The model's recorded tested_batch_id (read before the record is replaced). -#}
+{% macro cd2_recorded_tested_batch() %}
+    (
+        select recorded.tested_batch_id from {{ this.database }}.cd2_meta.model_state as recorded
+        where recorded.namespace = '{{ this.schema }}' and recorded.table_name = '{{ this.identifier }}'
+    )
+{%- endmacro %}
 
 
 {#- on-run-start hook: the table the post-hook writes (created once, not by racing threads). -#}
@@ -47,8 +61,11 @@ create table if not exists cd2_meta.model_state (
     batch_id bigint,
     schema_version integer,
     built_at timestamp,
+    tested_batch_id bigint,
     primary key (namespace, table_name)
-)
+);
+-- databases built before tested_batch_id existed
+alter table cd2_meta.model_state add column if not exists tested_batch_id bigint
 {% endmacro %}
 
 
@@ -63,5 +80,37 @@ create table if not exists cd2_meta.model_state (
 create schema if not exists cd2_meta;
 create table if not exists cd2_meta.project_state (key varchar primary key, value varchar);
 insert or replace into cd2_meta.project_state values ('current_state_fingerprint', '{{ fingerprint }}')
+    {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    on-run-end hook: for every current-state model whose incremental key tests
+    (`unique_incremental`, `not_null_incremental`) all ran and passed in this invocation,
+    records `tested_batch_id` = the model's `batch_id`: every row it holds has been checked.
+    A model with a failing test keeps its old value, so the next run checks those rows again.
+-#}
+{% macro cd2_record_tested_keys(results) %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set passed = [] -%}
+    {%- set failed = [] -%}
+    {%- for result in results -%}
+        {%- set node = result.node -%}
+        {%- set test = node.test_metadata if node.resource_type == 'test' else none -%}
+        {%- if test and test.name in ('unique_incremental', 'not_null_incremental') and node.attached_node -%}
+            {%- do (passed if result.status == 'pass' else failed).append(node.attached_node) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set tables = [] -%}
+    {%- for unique_id in passed | unique if unique_id not in failed and unique_id in graph.nodes -%}
+        {%- set tested = graph.nodes[unique_id] -%}
+        {%- do tables.append("'" ~ tested.schema ~ "." ~ (tested.alias or tested.name) ~ "'") -%}
+    {%- endfor -%}
+    {%- if tables %}
+update cd2_meta.model_state
+set tested_batch_id = batch_id
+where namespace || '.' || table_name in ({{ tables | join(', ') }})
     {%- endif -%}
 {% endmacro %}

@@ -1,0 +1,23 @@
+{#-
+    For the incremental key tests: the batch up to which a current-state model's key tests
+    passed (`cd2_meta.model_state.tested_batch_id`, recorded by `cd2_record_tested_keys`);
+    rows with a newer `_batch_id` are still to check. None (= check the whole table) after a
+    full refresh or a first build, when nothing is recorded, when not executing, or with var
+    `cd2_full_key_tests`.
+-#}
+{% macro cd2_key_test_since(model) %}
+    {%- if not execute or var('cd2_full_key_tests', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = api.Relation.create(database=model.database, schema='cd2_meta', identifier='model_state') -%}
+    {%- set columns = cd2_raw_columns(state) -%}
+    {%- if columns is none or 'tested_batch_id' not in columns -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select max(tested_batch_id)
+        from {{ state }}
+        where namespace = '{{ model.schema }}' and table_name = '{{ model.identifier }}'
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{% endmacro %}

@@ -1,0 +1,30 @@
+{#-
+    `not_null` for the key of a current-state model, checked incrementally: fails for every
+    row with a null value among the rows not yet checked (see `unique_incremental`); the
+    whole table after a full refresh or a first build, and always with
+    `--vars '{cd2_full_key_tests: true}'`.
+-#}
+{% test not_null_incremental(model, column_name) %}
+    {%- set since = cd2_key_test_since(model) %}
+
+with
+
+checked as (
+
+    select {{ column_name }} as key_value from {{ model }}
+    {%- if since is not none %}
+        where _batch_id > {{ since }}
+    {%- endif %}
+
+),
+
+null_keys as (
+
+    select key_value from checked
+    where key_value is null
+
+)
+
+select * from null_keys
+
+{% endtest %}
