@@ -17,6 +17,8 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,30 @@ def parse_project(project_dir: Path, db: Path, vars_: str | None = None) -> tupl
     return DbtStepResult("parse", ok, time.monotonic() - started, {}, failures), result.result if ok else None
 
 
+# Put on the unchanged current-state models in the parsed manifest for one command.
+UNCHANGED_TAG = "cd2__unchanged_this_run"
+
+
+@contextmanager
+def excluding(manifest: Any, models: Sequence[str]) -> Iterator[list[str]]:
+    """The arguments that leave ``models`` out of the next dbt command run with ``manifest``: one
+    ``--exclude tag:…`` over a tag put on those nodes of the parsed manifest, removed afterwards
+    (never written: the build writes no manifest). dbt matches every ``--exclude`` name against
+    every node of the 1,500-node project, about 1.5 s per build for 93 names; a tag is one pass."""
+    wanted = set(models)
+    nodes = [n for n in manifest.nodes.values() if n.resource_type == "model" and n.name in wanted] if wanted else []
+    if not nodes:
+        yield []
+        return
+    for node in nodes:
+        node.tags.append(UNCHANGED_TAG)
+    try:
+        yield ["--exclude", f"tag:{UNCHANGED_TAG}"]
+    finally:
+        for node in nodes:
+            node.tags.remove(UNCHANGED_TAG)
+
+
 def run_dbt(
     args: list[str],
     project_dir: Path,
@@ -203,8 +229,6 @@ def run_all(
     if config.dbt.skip_unchanged:
         summary.unchanged_models = unchanged_models(config.db, project_dir)
         vars_ = dbt_vars(project_dir)
-        if summary.unchanged_models:
-            build += ["--exclude", *summary.unchanged_models]
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
     parsed, manifest = parse_project(project_dir, config.db, vars_)
@@ -213,8 +237,11 @@ def run_all(
         return summary
     target = dbt_target_dir(project_dir)
     results = target / "run_results.json"
-    # the summary names the command, not its (long) --vars and --exclude arguments
-    build_step = run_dbt([*build, *vars_args], project_dir, config.db, manifest, run_results=results, label="build")
+    with excluding(manifest, summary.unchanged_models) as exclude:
+        # the summary names the command, not its (long) --vars argument
+        build_step = run_dbt(
+            [*build, *exclude, *vars_args], project_dir, config.db, manifest, run_results=results, label="build"
+        )
     summary.dbt.append(build_step)
     if config.dbt.docs:
         docs_args = ["docs", "generate", "--static", *vars_args]

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from extract import config as cfg
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from extract.run import UNCHANGED_TAG, excluding
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
 
@@ -70,21 +72,18 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
             DBT_TARGET_PATH=str(tmp_path / "target"),
         )
         env.pop("CD2_DB", None)
-        run = subprocess.run(
-            [sys.executable, "-m", "extract.cli", "run", "--config", str(config), "--progress", "never"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        command = [sys.executable, "-m", "extract.cli", "run", "--config", str(config), "--progress", "never"]
+        run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        first_results = (tmp_path / "target" / "run_results.json").read_text(encoding="utf-8")
+        # nothing new on the server: the second run leaves both current-state models out
+        again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert "sync: 4 tables ok, 0 failed" in output
     assert "dbt parse: ok in" in output
     assert "dbt build" in output and "ok in" in output and "model:success 3" in output
     # parsed once; the build's results are written by cd2 run (dbt's own writing is off)
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
+    results = json.loads(first_results)
     built = {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")}
     assert built == {"model.cd2.canvas__accounts", "model.cd2.canvas__courses", "model.cd2.stg_canvas__courses"}
     assert (tmp_path / "target" / "manifest.json").exists()
@@ -92,6 +91,26 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     assert DEFAULT_CLIENT_SECRET not in output
     assert "run-test-pseudonym-key" not in output
     assert replay_mismatches(db, institution.store, ["canvas.accounts", "canvas.courses"]) == {}
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert "current state: 2 tables had nothing new to merge and were left out" in again.stdout + again.stderr
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
+    assert {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")} == {
+        "model.cd2.stg_canvas__courses"
+    }
+
+
+def test_excluding_tags_the_named_models_for_one_command_only() -> None:
+    nodes = {
+        name: SimpleNamespace(name=name, resource_type=kind, tags=["cd2_current_state"])
+        for name, kind in (("canvas__a", "model"), ("canvas__b", "model"), ("canvas__a_test", "test"))
+    }
+    manifest = SimpleNamespace(nodes=nodes)
+    with excluding(manifest, ["canvas__a", "canvas__a_test", "missing"]) as args:
+        assert args == ["--exclude", f"tag:{UNCHANGED_TAG}"]
+        assert [n for n, node in nodes.items() if UNCHANGED_TAG in node.tags] == ["canvas__a"]  # models only
+    assert all(node.tags == ["cd2_current_state"] for node in nodes.values())
+    with excluding(manifest, []) as args:
+        assert args == []
 
 
 def test_run_refuses_to_start_without_the_pseudonym_secret(tmp_path: Path) -> None:
