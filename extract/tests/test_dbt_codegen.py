@@ -175,7 +175,7 @@ def test_newer_schema_versions_in_a_database_are_generated(tmp_path: Path) -> No
     assert merged.column("account_id").references == courses.column("account_id").references
     files = {str(f.path): f.content for f in codegen.generated_files(schemas.values())}
     assert "new_setting" in files["models/staging/canvas/stg_canvas__courses.sql"]
-    assert "['new_setting', 'varchar']" in files["macros/generated/cd2_catalog.sql"]
+    assert '["new_setting", "varchar"]' in files["macros/generated/cd2_catalog.sql"]
     assert schemas_with_db(None) == SCHEMAS
 
 
