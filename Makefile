@@ -53,7 +53,7 @@ dbt-check: setup
 	CD2_DB=$(TEST_DB) $(BIN)/dbt build
 
 pytest: setup
-	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --basetemp=.cache/pytest-tmp
+	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 --basetemp=.cache/pytest-tmp
 
 test: setup lint services dbt-check pytest
 

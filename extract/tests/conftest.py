@@ -16,6 +16,7 @@ LONGEST_FIRST = (
     "test_dbt_e2e.py",
     "test_conformance_dap_cli.py",
     "test_sync_e2e.py",
+    "test_dbt_key_tests.py",
 )
 
 

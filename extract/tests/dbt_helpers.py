@@ -98,7 +98,7 @@ class DbtProject:
     def env(self) -> dict[str, str]:
         return _dbt_env(self.work / "target", self.work / "logs")
 
-    def run(self, *args: str, timeout: float = 600) -> DbtRun:
+    def run(self, *args: str, timeout: float = 600, extra_env: dict[str, str] | None = None) -> DbtRun:
         own = self.work / "target" / "partial_parse.msgpack"
         if not own.exists() and (shared := shared_partial_parse()) is not None:
             own.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ class DbtProject:
         self.db.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
             _dbt_command(args),
-            env=self.env(),
+            env={**self.env(), **(extra_env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -4,7 +4,7 @@
 `_batch_id` newer than `cd2_meta.model_state.tested_batch_id`, which the on-run-end hook
 advances when a model's key tests pass. This proves on a real build that they catch a
 duplicate or a null key among new rows, keep failing until it is fixed (a failed run does not
-advance the record), check the whole table with `cd2_full_key_tests` and after a full refresh,
+advance the record), check the whole table with `CD2_FULL_KEY_TESTS=1` and after a full refresh,
 and advance the record only when they pass.
 """
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 MODELS = ("--select", "canvas__submissions", "canvas_logs__web_logs")
 SUBMISSIONS = ("--select", "canvas__submissions")
-FULL = ("--vars", '{"cd2_full_key_tests": true}')
+FULL = {"CD2_FULL_KEY_TESTS": "1"}  # read at run time: no re-parse
 
 
 def _state(db: Path, table: str) -> tuple[int | None, int | None]:
@@ -104,7 +104,7 @@ def test_incremental_key_tests_check_unverified_rows(tmp_path: Path) -> None:
     # incremental scope; the full check finds it.
     _execute(db, _copy_of_a_row(str(batch)))
     assert dbt.run("test", *SUBMISSIONS).ok
-    assert not dbt.run("test", *SUBMISSIONS, *FULL).ok
+    assert not dbt.run("test", *SUBMISSIONS, extra_env=FULL).ok
     assert _failed_tests(dbt) == {"unique_incremental_canvas__submissions_id"}
 
     # A full refresh forgets what was tested: the whole rebuilt table is checked, then recorded.

@@ -6,7 +6,7 @@
     The rows checked before passed, and a merge can only duplicate a key it writes, so this
     is as strict as a full check at a fraction of the cost. The whole table is checked after
     a full refresh or a first build (nothing tested yet), and always with
-    `--vars '{cd2_full_key_tests: true}'`.
+    `CD2_FULL_KEY_TESTS=1` in the environment.
 -#}
 {% test unique_incremental(model, column_name) %}
     {%- set since = cd2_key_test_since(model) %}
