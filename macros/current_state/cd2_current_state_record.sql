@@ -94,19 +94,26 @@ insert or replace into cd2_meta.project_state values ('current_state_fingerprint
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set passed = [] -%}
+    {%- set key_tests = ['not_null_incremental', 'unique_incremental'] -%}
+    {%- set passed = {} -%}
     {%- set failed = [] -%}
     {%- for result in results -%}
         {%- set node = result.node -%}
         {%- set test = node.test_metadata if node.resource_type == 'test' else none -%}
-        {%- if test and test.name in ('unique_incremental', 'not_null_incremental') and node.attached_node -%}
-            {%- do (passed if result.status == 'pass' else failed).append(node.attached_node) -%}
+        {%- if test and test.name in key_tests and node.attached_node -%}
+            {%- if result.status == 'pass' -%}
+                {%- do passed.setdefault(node.attached_node, []).append(test.name) -%}
+            {%- else -%}
+                {%- do failed.append(node.attached_node) -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set tables = [] -%}
-    {%- for unique_id in passed | unique if unique_id not in failed and unique_id in graph.nodes -%}
-        {%- set tested = graph.nodes[unique_id] -%}
-        {%- do tables.append("'" ~ tested.schema ~ "." ~ (tested.alias or tested.name) ~ "'") -%}
+    {%- for unique_id, names in passed.items() -%}
+        {%- if (names | unique | sort | list) == key_tests and unique_id not in failed and unique_id in graph.nodes -%}
+            {%- set tested = graph.nodes[unique_id] -%}
+            {%- do tables.append("'" ~ tested.schema ~ "." ~ (tested.alias or tested.name) ~ "'") -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- if tables %}
 update cd2_meta.model_state
