@@ -22,3 +22,15 @@
     {%- endset -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
+
+
+{#-
+    The key values of the rows the incremental key tests still have to check: the whole
+    model when `since` (from `cd2_key_test_since`) is none, else rows with a newer `_batch_id`.
+-#}
+{% macro cd2_untested_keys(model, column_name, since) %}
+    select {{ column_name }} as key_value from {{ model }}
+    {%- if since is not none %}
+        where _batch_id > {{ since }}
+    {%- endif %}
+{%- endmacro %}

@@ -11,10 +11,7 @@ with
 
 checked as (
 
-    select {{ column_name }} as key_value from {{ model }}
-    {%- if since is not none %}
-        where _batch_id > {{ since }}
-    {%- endif %}
+    {{ cd2_untested_keys(model, column_name, since) }}
 
 ),
 

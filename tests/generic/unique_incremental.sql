@@ -20,10 +20,9 @@ checked as (
 ),
 {%- if since is not none %}
 
-merged as (
+untested as (
 
-    select {{ column_name }} as key_value from {{ model }}
-    where _batch_id > {{ since }}
+    {{ cd2_untested_keys(model, column_name, since) }}
 
 ),
 {%- endif %}
@@ -37,7 +36,7 @@ duplicates as (
     where
         key_value is not null
         {%- if since is not none %}
-            and key_value in (select merged.key_value from merged)
+            and key_value in (select untested.key_value from untested)
         {%- endif %}
     group by key_value
     having count(*) > 1
