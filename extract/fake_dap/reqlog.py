@@ -50,11 +50,27 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._appended = threading.Condition(self._lock)
         self._records: list[RequestRecord] = []
 
     def append(self, record: RequestRecord) -> None:
-        with self._lock:
+        with self._appended:
             self._records.append(record)
+            self._appended.notify_all()
+
+    def wait_for(self, count: int, endpoint: str | None = None, timeout_s: float = 5.0) -> list[RequestRecord]:
+        """The records (of ``endpoint``, if given) once there are ``count`` of them, or after ``timeout_s``.
+
+        The server logs a request just after it has answered it, so a client that has read its
+        answer can be a moment ahead of the log.
+        """
+
+        def matching() -> list[RequestRecord]:
+            return [r for r in self._records if endpoint is None or r.endpoint == endpoint]
+
+        with self._appended:
+            self._appended.wait_for(lambda: len(matching()) >= count, timeout=timeout_s)
+            return matching()
 
     def clear(self) -> None:
         with self._lock:

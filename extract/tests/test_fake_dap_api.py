@@ -458,7 +458,7 @@ def test_request_log_has_no_secrets(shared_store):
         c.session.headers["traceparent"] = "00-1234-0000000000000001-00"
         job = c.create_job("canvas.accounts", format="jsonl").json()
         c.download(job["objects"][0]["id"])
-        records = srv.request_log.records()
+        records = srv.request_log.wait_for(4)
         assert [r.endpoint for r in records] == ["login", "create_job", "object_url", "download"]
         assert [r.status for r in records] == [200, 200, 200, 200]
         assert records[1].table == "canvas.accounts" and records[3].table == "canvas.accounts"
