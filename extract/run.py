@@ -2,10 +2,11 @@
 
 DuckDB allows one writer per file, so the steps run strictly one after the other and each
 closes its connection before the next opens one (dbt runs in-process through ``dbtRunner``).
-dbt parses the project once (``dbt parse``, which writes ``target/manifest.json``); the build
-and the docs site reuse that manifest instead of loading it again, and the build's
-``run_results.json`` is written here rather than by dbt, which would also rewrite the
-1,500-node manifest: together a few seconds of fixed cost on every run.
+dbt parses the project once (``dbt parse``); the build and the docs site reuse that manifest
+instead of loading it again. dbt's JSON writing is off for both: the build's
+``run_results.json`` is written here, and ``target/manifest.json`` (1,500 nodes, ~1 s to write)
+only when the parse found the project changed or it is missing; the docs step writes its own.
+Together a few seconds of fixed cost saved on every run.
 The summary covers every step: tables synced, rows, models built, tests passed / warned /
 failed, and how fresh each namespace's data is. Any failure makes the exit code non-zero, but
 a sync failure of some tables still lets dbt build what did land.
@@ -106,16 +107,38 @@ def _prepare_env(db: Path) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def parse_project(project_dir: Path, db: Path, vars_: str | None = None) -> tuple[DbtStepResult, Any]:
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def manifest_is_current(target: Path) -> bool:
+    """Whether ``manifest.json`` was written after dbt last rewrote its partial-parse file. dbt
+    rewrites that file only when a parse finds the project (or its vars, profile, dbt version)
+    changed, so a manifest newer than it describes the project as parsed now."""
+    try:
+        return (target / "manifest.json").stat().st_mtime_ns >= (target / PARTIAL_PARSE_FILE).stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
+def parse_project(
+    project_dir: Path, db: Path, vars_: str | None = None, write_manifest: bool = True
+) -> tuple[DbtStepResult, Any]:
     """``dbt parse`` in-process: the step's result and the parsed manifest (None when it failed).
-    ``vars_`` must be what the later commands pass: vars are part of what dbt parses."""
+    ``vars_`` must be what the later commands pass: vars are part of what dbt parses. With
+    ``write_manifest``, ``target/manifest.json`` is written unless it is already current."""
     from dbt.cli.main import dbtRunner
 
     _prepare_env(db)
     started = time.monotonic()
-    result = dbtRunner().invoke(_dbt_args(["parse", *(["--vars", vars_] if vars_ else [])], project_dir))
+    args = ["parse", "--no-write-json", *(["--vars", vars_] if vars_ else [])]
+    result = dbtRunner().invoke(_dbt_args(args, project_dir))
     failures = [str(result.exception)] if result.exception is not None else []
     ok = bool(result.success) and result.result is not None
+    target = dbt_target_dir(project_dir)
+    if ok and write_manifest and not manifest_is_current(target):
+        from dbt.parser.manifest import write_manifest as write_dbt_manifest
+
+        write_dbt_manifest(result.result, str(target))
     return DbtStepResult("parse", ok, time.monotonic() - started, {}, failures), result.result if ok else None
 
 
@@ -231,7 +254,8 @@ def run_all(
         vars_ = dbt_vars(project_dir)
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
-    parsed, manifest = parse_project(project_dir, config.db, vars_)
+    # the docs step writes manifest.json itself (with the compiled code)
+    parsed, manifest = parse_project(project_dir, config.db, vars_, write_manifest=not config.dbt.docs)
     summary.dbt.append(parsed)
     if not parsed.ok:
         return summary

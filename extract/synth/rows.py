@@ -371,11 +371,12 @@ class RowBuilder:
 
 
 def ip_address(rand: Rand, tag: str, key: str, ipv6_share: float = 0.15) -> str:
-    """An IPv4 address, or (sometimes) an IPv6 one, as text."""
+    """An IPv4 address, or (sometimes) an IPv6 one, as text; always a valid address (the official
+    client rejects a row with an invalid one)."""
     h = rand.h(tag, key)
     v4 = (
         f"concat_ws('.', CAST(({h} % 223) + 1 AS VARCHAR), CAST(({h} >> 8) % 256 AS VARCHAR), "
         f"CAST(({h} >> 16) % 256 AS VARCHAR), CAST(({h} >> 24) % 254 + 1 AS VARCHAR))"
     )
-    v6 = f"'2001:db8:' || printf('%x', ({h} >> 4) % 65536) || '::' || printf('%x', ({h} >> 20) % 65536 + 1)"
+    v6 = f"'2001:db8:' || printf('%x', ({h} >> 4) % 65536) || '::' || printf('%x', ({h} >> 20) % 65535 + 1)"  # 1..ffff
     return f"CASE WHEN {rand.chance(ipv6_share, tag + ':v6', key)} THEN {v6} ELSE {v4} END"

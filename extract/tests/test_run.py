@@ -13,7 +13,7 @@ import pytest
 
 from extract import config as cfg
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from extract.run import UNCHANGED_TAG, excluding
+from extract.run import PARTIAL_PARSE_FILE, UNCHANGED_TAG, excluding, manifest_is_current
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
 
@@ -75,6 +75,8 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
         command = [sys.executable, "-m", "extract.cli", "run", "--config", str(config), "--progress", "never"]
         run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
         first_results = (tmp_path / "target" / "run_results.json").read_text(encoding="utf-8")
+        manifest = tmp_path / "target" / "manifest.json"
+        first_manifest = manifest.stat().st_mtime_ns if manifest.exists() else None
         # nothing new on the server: the second run leaves both current-state models out
         again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     output = run.stdout + run.stderr
@@ -86,13 +88,15 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     results = json.loads(first_results)
     built = {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")}
     assert built == {"model.cd2.canvas__accounts", "model.cd2.canvas__courses", "model.cd2.stg_canvas__courses"}
-    assert (tmp_path / "target" / "manifest.json").exists()
+    assert first_manifest is not None  # written by cd2 run: the first parse of this target folder
     assert "freshness canvas: 4 tables" in output
     assert DEFAULT_CLIENT_SECRET not in output
     assert "run-test-pseudonym-key" not in output
     assert replay_mismatches(db, institution.store, ["canvas.accounts", "canvas.courses"]) == {}
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert "current state: 2 tables had nothing new to merge and were left out" in again.stdout + again.stderr
+    # the project did not change: the manifest written by the first run is still current, not rewritten
+    assert manifest.stat().st_mtime_ns == first_manifest
     results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
     assert {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")} == {
         "model.cd2.stg_canvas__courses"
@@ -111,6 +115,19 @@ def test_excluding_tags_the_named_models_for_one_command_only() -> None:
     assert all(node.tags == ["cd2_current_state"] for node in nodes.values())
     with excluding(manifest, []) as args:
         assert args == []
+
+
+def test_manifest_is_current_only_when_written_after_the_last_reparse(tmp_path: Path) -> None:
+    manifest, saved = tmp_path / "manifest.json", tmp_path / PARTIAL_PARSE_FILE
+    assert not manifest_is_current(tmp_path)
+    saved.write_bytes(b"parsed")
+    assert not manifest_is_current(tmp_path)  # never written
+    manifest.write_text("{}")
+    os.utime(saved, ns=(1_000, 1_000))
+    os.utime(manifest, ns=(2_000, 2_000))
+    assert manifest_is_current(tmp_path)
+    os.utime(saved, ns=(3_000, 3_000))  # a later parse found the project changed
+    assert not manifest_is_current(tmp_path)
 
 
 def test_run_refuses_to_start_without_the_pseudonym_secret(tmp_path: Path) -> None:
