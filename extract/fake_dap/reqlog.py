@@ -45,6 +45,12 @@ def safe_headers(headers: Any) -> dict[str, str]:
     return {name: headers[name] for name in KEPT_HEADERS if headers.get(name) is not None}
 
 
+def _matching(records: list[RequestRecord], endpoint: str | None, status: int | None = None) -> list[RequestRecord]:
+    return [
+        r for r in records if (endpoint is None or r.endpoint == endpoint) and (status is None or r.status == status)
+    ]
+
+
 class RequestLog:
     """A thread-safe, list-like log of ``RequestRecord``."""
 
@@ -64,13 +70,9 @@ class RequestLog:
         The server logs a request just after it has answered it, so a client that has read its
         answer can be a moment ahead of the log.
         """
-
-        def matching() -> list[RequestRecord]:
-            return [r for r in self._records if endpoint is None or r.endpoint == endpoint]
-
         with self._appended:
-            self._appended.wait_for(lambda: len(matching()) >= count, timeout=timeout_s)
-            return matching()
+            self._appended.wait_for(lambda: len(_matching(self._records, endpoint)) >= count, timeout=timeout_s)
+            return _matching(self._records, endpoint)
 
     def clear(self) -> None:
         with self._lock:
@@ -96,11 +98,7 @@ class RequestLog:
             return self._records[index]
 
     def select(self, endpoint: str | None = None, status: int | None = None) -> list[RequestRecord]:
-        return [
-            r
-            for r in self.records()
-            if (endpoint is None or r.endpoint == endpoint) and (status is None or r.status == status)
-        ]
+        return _matching(self.records(), endpoint, status)
 
     def max_in_window(self, endpoint: str, window_s: float = 60.0, *, accepted_only: bool = True) -> int:
         """Most requests to ``endpoint`` inside any window of ``window_s`` (accepted = not 429)."""
