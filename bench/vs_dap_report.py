@@ -1,0 +1,119 @@
+"""The figures of ``bench/vs_dap_client.py`` as Markdown, from its results file.
+
+Prints, for each profile, the table of medians with ratios and the single runs, then the
+scaling table (the same figures side by side for every profile, with each side's rows per
+second), so ``bench/README.md`` quotes the results file instead of retyping it. Runs nothing.
+
+Usage:
+    .venv/bin/python bench/vs_dap_report.py [--results bench/results/vs_dap_client.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE_ORDER = ("tiny", "demo", "large")
+TIMES = "\u00d7"  # the multiplication sign, as in the README ("8.6 times")
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:,.1f} s"
+
+
+def _steps(steps: dict[str, float]) -> str:
+    order = ("sync", "dbt parse", "dbt build")
+    named = [(name, steps[name]) for name in order if name in steps]
+    return ", ".join(f"{name.removeprefix('dbt ')} {value:,.1f}" for name, value in named)
+
+
+def _ratio(dap_s: float, cd2_s: float) -> str:
+    ratio = dap_s / cd2_s
+    return f"**{ratio:,.1f}{TIMES}** faster" if ratio >= 1 else f"{ratio:,.1f}{TIMES} (slower)"
+
+
+def _runs_line(runs: list[dict[str, Any]], phase: str, dap_key: str) -> str:
+    dap = " / ".join(f"{r[phase][dap_key]:,.1f}" for r in runs)
+    cd2 = " / ".join(f"{r[phase]['cd2_total_s']:,.1f}" for r in runs)
+    return f"dap {dap} s against cd2 {cd2} s"
+
+
+def profile_table(name: str, entry: dict[str, Any]) -> list[str]:
+    summary, runs = entry["summary"], entry["runs"]
+    init, inc = summary["initial"], summary["incremental"]
+    rows = sum(summary["rows"].values())
+    dap_disk = statistics.median(r["incremental"]["pg_disk_mb"] for r in runs)
+    duck_disk = statistics.median(r["incremental"]["duckdb_disk_mb"] for r in runs)
+    median = "median of 3" if summary["runs"] == 3 else f"median of {summary['runs']}"
+    if summary["runs"] == 1:
+        median = "1 run (of the 3 the issue asks for)"
+    return [
+        f"`{name}`: {rows:,} rows in the {len(summary['rows'])} tables; the incremental round is "
+        f"{summary['advance_hours']:g} hours of activity, {inc['changed_rows']:,.0f} changed rows "
+        f"({inc['changed_pct']} %). {median[0].upper()}{median[1:]}; equal data: "
+        f"{'yes, every run' if summary['equal'] else 'NO'}.",
+        "",
+        "| step | dap (PostgreSQL) | cd2 run (DuckDB) | ratio |",
+        "|---|---|---|---|",
+        f"| initial load → current state | `initdb` {_s(init['dap_initdb_s'])} | {_s(init['cd2_total_s'])} "
+        f"({_steps(init['cd2_steps_s'])}) | {_ratio(init['dap_initdb_s'], init['cd2_total_s'])} |",
+        f"| incremental round, {inc['changed_rows']:,.0f} rows | `syncdb` {_s(inc['dap_syncdb_s'])} | "
+        f"{_s(inc['cd2_total_s'])} ({_steps(inc['cd2_steps_s'])}) | "
+        f"{_ratio(inc['dap_syncdb_s'], inc['cd2_total_s'])} |",
+        f"| peak RSS, initial / incremental | {init['dap_rss_mb']:,.0f} / {inc['dap_rss_mb']:,.0f} MB | "
+        f"{init['cd2_rss_mb']:,.0f} / {inc['cd2_rss_mb']:,.0f} MB | |",
+        f"| disk after the round | {dap_disk:,.0f} MB (tables + indexes) | "
+        f"{duck_disk:,.0f} MB (raw change logs + current state) | |",
+        "",
+        f"Single runs: initial {_runs_line(runs, 'initial', 'dap_initdb_s')}; "
+        f"incremental {_runs_line(runs, 'incremental', 'dap_syncdb_s')}.",
+    ]
+
+
+def scaling_table(profiles: dict[str, dict[str, Any]]) -> list[str]:
+    names = sorted(profiles, key=lambda n: PROFILE_ORDER.index(n) if n in PROFILE_ORDER else len(PROFILE_ORDER))
+    lines = [
+        "| profile (runs) | rows | `initdb` | rows/s | cd2 initial | rows/s | ratio "
+        "| round rows | `syncdb` | cd2 round | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        summary = profiles[name]["summary"]
+        init, inc = summary["initial"], summary["incremental"]
+        rows = sum(summary["rows"].values())
+        lines.append(
+            f"| `{name}` ({summary['runs']}) | {rows:,} | {_s(init['dap_initdb_s'])} | "
+            f"{rows / init['dap_initdb_s']:,.0f} | {_s(init['cd2_total_s'])} | {rows / init['cd2_total_s']:,.0f} | "
+            f"{init['dap_initdb_s'] / init['cd2_total_s']:,.1f}{TIMES} | {inc['changed_rows']:,.0f} | "
+            f"{_s(inc['dap_syncdb_s'])} | {_s(inc['cd2_total_s'])} | "
+            f"{inc['dap_syncdb_s'] / inc['cd2_total_s']:,.1f}{TIMES} |"
+        )
+    return lines
+
+
+def report(results: dict[str, Any]) -> str:
+    profiles = {name: entry for name, entry in results["profiles"].items() if entry.get("runs")}
+    if not profiles:
+        raise SystemExit("no finished runs in the results file")
+    lines: list[str] = []
+    for name in sorted(profiles, key=lambda n: PROFILE_ORDER.index(n) if n in PROFILE_ORDER else 99):
+        lines += [*profile_table(name, profiles[name]), ""]
+    lines += ["Scaling (medians; rows/s is the 7 tables' rows over the whole step):", "", *scaling_table(profiles)]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "vs_dap_client.json")
+    args = parser.parse_args()
+    sys.stdout.write(report(json.loads(args.results.read_text(encoding="utf-8"))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""bench/vs_dap_report.py: the README's benchmark tables are rendered from the results file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("vs_dap_report", ROOT / "bench" / "vs_dap_report.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(initdb: float, cd2_initial: float, syncdb: float, cd2_round: float) -> dict[str, Any]:
+    return {
+        "initial": {"dap_initdb_s": initdb, "cd2_total_s": cd2_initial, "pg_disk_mb": 300.0, "duckdb_disk_mb": 200.0},
+        "incremental": {"dap_syncdb_s": syncdb, "cd2_total_s": cd2_round, "pg_disk_mb": 310.0, "duckdb_disk_mb": 210.0},
+    }
+
+
+def _entry(rows: dict[str, int], runs: list[dict[str, Any]], initial: tuple[float, float], rnd: tuple[float, float]):
+    return {
+        "runs": runs,
+        "summary": {
+            "runs": len(runs),
+            "rows": rows,
+            "equal": True,
+            "advance_hours": 6.0,
+            "initial": {
+                "dap_initdb_s": initial[0],
+                "cd2_total_s": initial[1],
+                "dap_rss_mb": 330.0,
+                "cd2_rss_mb": 860.0,
+                "pg_disk_mb": 300.0,
+                "duckdb_disk_mb": 200.0,
+                "cd2_steps_s": {"sync": 6.8, "dbt parse": 2.3, "dbt build": 7.1},
+            },
+            "incremental": {
+                "changed_rows": 1000.0,
+                "changed_pct": 1.0,
+                "dap_syncdb_s": rnd[0],
+                "cd2_total_s": rnd[1],
+                "dap_rss_mb": 70.0,
+                "cd2_rss_mb": 270.0,
+                "cd2_steps_s": {"dbt build": 3.2, "sync": 0.4},
+            },
+        },
+    }
+
+
+def test_tables_carry_the_results_figures_and_ratios() -> None:
+    report = _load().report(
+        {
+            "profiles": {
+                "large": _entry(
+                    {"t": 90_000, "u": 10_000}, [_run(1000.0, 40.0, 60.0, 12.0)], (1000.0, 40.0), (60.0, 12.0)
+                ),
+                "demo": _entry(
+                    {"t": 9_000, "u": 1_000}, [_run(100.0, 20.0, 5.0, 10.0)] * 3, (100.0, 20.0), (5.0, 10.0)
+                ),
+                "tiny": {"runs": []},  # no finished run: left out
+            }
+        }
+    )
+    report = report.replace("\u00d7", "x")  # the multiplication sign, spelled x in these asserts
+    demo_at, large_at = report.index("`demo`: 10,000 rows"), report.index("`large`: 100,000 rows")
+    assert demo_at < large_at
+    assert "`tiny`" not in report
+    assert "| `initdb` 100.0 s | 20.0 s (sync 6.8, parse 2.3, build 7.1) | **5.0x** faster |" in report
+    assert "| `syncdb` 5.0 s | 10.0 s (sync 0.4, build 3.2) | 0.5x (slower) |" in report
+    assert "1 run (of the 3 the issue asks for)" in report
+    assert "| 310 MB (tables + indexes) | 210 MB (raw change logs + current state) |" in report
+    # scaling: rows per second of each side, and both ratios, per profile in size order
+    assert "| `demo` (3) | 10,000 | 100.0 s | 100 | 20.0 s | 500 | 5.0x | 1,000 | 5.0 s | 10.0 s | 0.5x |" in report
+    assert (
+        "| `large` (1) | 100,000 | 1,000.0 s | 100 | 40.0 s | 2,500 | 25.0x | 1,000 | 60.0 s | 12.0 s | 5.0x |"
+        in report
+    )
+
+
+def test_no_finished_run_is_an_error() -> None:
+    with pytest.raises(SystemExit, match="no finished runs"):
+        _load().report({"profiles": {"demo": {"runs": []}}})
