@@ -24,7 +24,9 @@ build); its own summary gives the split. dbt's partial-parse file is warmed once
 runs, as it is on every run after a deployment's first (a first-ever full parse costs ~20 s).
 
 Every finished run is written to ``--out`` at once; ``--resume`` keeps the runs already there
-and adds runs until each profile has ``--repeat`` (large runs take over an hour each).
+and adds runs until each profile has ``--repeat`` (large runs take over an hour each). Each run
+records the version of the cd2 code it timed (``bench/code_version.py``); ``--resume`` keeps only
+runs of the current version and round size, so a median never mixes two versions of the code.
 
 Usage:
     .venv/bin/python bench/vs_dap_client.py --profiles demo,large --repeat 3 [--resume]
@@ -59,6 +61,9 @@ from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapSe
 from extract.synth import Institution, ensure_generated  # noqa: E402
 from extract.timeutil import iso_z, to_utc_naive  # noqa: E402
 from extract.unchanged import dbt_vars  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from code_version import cd2_code_version  # noqa: E402
 
 TABLES = {
     "canvas": ["submissions", "enrollments", "assignments", "users", "courses", "scores"],
@@ -389,6 +394,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "incremental": {k: round(median_of(runs, "incremental", k), 2) for k in INCREMENTAL_FIGURES},
         "rows": runs[0]["initial"]["rows"],
         "equal": all(r["initial"]["equal"] and r["incremental"]["equal"] for r in runs),
+        "cd2_code": runs[0].get("cd2_code"),
     }
     summary["incremental"]["changed_pct"] = round(
         100 * summary["incremental"]["changed_rows"] / sum(summary["rows"].values()), 2
@@ -401,6 +407,14 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         summary["incremental"]["dap_syncdb_s"] / summary["incremental"]["cd2_total_s"], 1
     )
     return summary
+
+
+def comparable_runs(runs: list[dict[str, Any]], hours: float, code: str) -> list[dict[str, Any]]:
+    """The recorded runs a new run may share a median with: the same round size, the same
+    version of the cd2 code, and that version committed (two dirty trees may differ)."""
+    if code.endswith("+dirty"):
+        return []
+    return [r for r in runs if r.get("advance_hours", EARLIER_ADVANCE_HOURS) == hours and r.get("cd2_code") == code]
 
 
 def main() -> int:
@@ -425,6 +439,7 @@ def main() -> int:
     if args.resume and args.out.exists():
         report = json.loads(args.out.read_text(encoding="utf-8"))
     report["command"] = " ".join(sys.argv)
+    code = cd2_code_version()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cd2-vs-dap-") as tmp:
         cd2_dir = Path(tmp) / "cd2"
@@ -433,10 +448,13 @@ def main() -> int:
             pristine = ensure_generated(profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
             entry = report["profiles"].setdefault(profile, {"runs": []})
             hours = args.advance_hours or ADVANCE_HOURS[profile]
-            # a median mixes only runs of one round size
-            kept = [r for r in entry["runs"] if r.get("advance_hours", EARLIER_ADVANCE_HOURS) == hours]
+            kept = comparable_runs(entry["runs"], hours, code)
             if len(kept) < len(entry["runs"]):
-                print(f"  {profile}: {len(entry['runs']) - len(kept)} earlier runs had another round size; dropped")
+                print(
+                    f"  {profile}: {len(entry['runs']) - len(kept)} earlier runs had another round size "
+                    f"or cd2 code version (now {code}); dropped",
+                    flush=True,
+                )
                 entry["runs"] = kept
             while len(entry["runs"]) < args.repeat:
                 i = len(entry["runs"])
@@ -450,6 +468,7 @@ def main() -> int:
                     hours,
                 )
                 run["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                run["cd2_code"] = code
                 print(json.dumps({"profile": profile, "run": i, **run}, default=str), flush=True)
                 entry["runs"].append(run)
                 entry["summary"] = summarize(entry["runs"])

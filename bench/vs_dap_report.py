@@ -56,7 +56,7 @@ def profile_table(name: str, entry: dict[str, Any]) -> list[str]:
         f"`{name}`: {rows:,} rows in the {len(summary['rows'])} tables; the incremental round is "
         f"{summary['advance_hours']:g} hours of activity, {inc['changed_rows']:,.0f} changed rows "
         f"({inc['changed_pct']} %). {median[0].upper()}{median[1:]}; equal data: "
-        f"{'yes, every run' if summary['equal'] else 'NO'}.",
+        f"{'yes, every run' if summary['equal'] else 'NO'}; cd2 code version {summary.get('cd2_code') or 'unknown'}.",
         "",
         "| step | dap (PostgreSQL) | cd2 run (DuckDB) | ratio |",
         "|---|---|---|---|",

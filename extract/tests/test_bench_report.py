@@ -35,6 +35,7 @@ def _entry(rows: dict[str, int], runs: list[dict[str, Any]], initial: tuple[floa
             "rows": rows,
             "equal": True,
             "advance_hours": 6.0,
+            "cd2_code": "0123456789ab",
             "initial": {
                 "dap_initdb_s": initial[0],
                 "cd2_total_s": initial[1],
@@ -77,7 +78,7 @@ def test_tables_carry_the_results_figures_and_ratios() -> None:
     assert "`tiny`" not in report
     assert "| `initdb` 100.0 s | 20.0 s (sync 6.8, parse 2.3, build 7.1) | **5.0x** faster |" in report
     assert "| `syncdb` 5.0 s | 10.0 s (sync 0.4, build 3.2) | 0.5x (slower) |" in report
-    assert "1 run (of the 3 the issue asks for)" in report
+    assert "1 run (of the 3 the issue asks for); equal data: yes, every run; cd2 code version 0123456789ab." in report
     assert "| 310 MB (tables + indexes) | 210 MB (raw change logs + current state) |" in report
     # scaling: rows per second of each side, and both ratios, per profile in size order
     assert "| `demo` (3) | 10,000 | 100.0 s | 100 | 20.0 s | 500 | 5.0x | 1,000 | 5.0 s | 10.0 s | 0.5x |" in report
