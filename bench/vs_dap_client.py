@@ -432,6 +432,14 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true", help="keep the runs already in --out and add the missing ones")
     args = parser.parse_args()
 
+    code = cd2_code_version()
+    if args.resume and code.endswith("+dirty"):
+        raise SystemExit(
+            f"the cd2 code has uncommitted changes ({code}): its runs could not share a median with the "
+            f"recorded ones and would replace them in {args.out}. Commit first, or run without --resume "
+            "and a new --out."
+        )
+
     dap = shell(["bash", "scripts/dap_client_env.sh"]).splitlines()[-1]
     shell(["bash", "scripts/postgres_service.sh", "install"])
     dsn = shell(["bash", "scripts/postgres_service.sh", "start"]).splitlines()[-1]
@@ -439,7 +447,6 @@ def main() -> int:
     if args.resume and args.out.exists():
         report = json.loads(args.out.read_text(encoding="utf-8"))
     report["command"] = " ".join(sys.argv)
-    code = cd2_code_version()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cd2-vs-dap-") as tmp:
         cd2_dir = Path(tmp) / "cd2"

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -66,12 +68,17 @@ def test_version_follows_cd2_code_only(tmp_path: Path) -> None:
     assert version(repo=tmp_path) == second + "+dirty"
 
 
-def test_resume_keeps_only_runs_of_this_code_and_round_size() -> None:
+def _load_bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("vs_dap_client", ROOT / "bench" / "vs_dap_client.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = bench  # its dataclasses look their module up there
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_resume_keeps_only_runs_of_this_code_and_round_size() -> None:
+    bench = _load_bench()
     runs = [
         {"advance_hours": 6.0, "cd2_code": "aaaaaaaaaaaa", "n": 1},
         {"advance_hours": 6.0, "cd2_code": "bbbbbbbbbbbb", "n": 2},  # other code
@@ -83,3 +90,17 @@ def test_resume_keeps_only_runs_of_this_code_and_round_size() -> None:
     assert bench.comparable_runs(runs, 6.0, "aaaaaaaaaaaa+dirty") == []
     dirty = [{"advance_hours": 6.0, "cd2_code": "aaaaaaaaaaaa+dirty"}]
     assert bench.comparable_runs(dirty, 6.0, "aaaaaaaaaaaa+dirty") == []
+
+
+def test_resume_on_uncommitted_code_stops_before_touching_the_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = _load_bench()
+    results = tmp_path / "results.json"
+    results.write_text('{"profiles": {"demo": {"runs": [{"n": 1}]}}}', encoding="utf-8")
+    monkeypatch.setattr(bench, "cd2_code_version", lambda: "aaaaaaaaaaaa+dirty")
+    monkeypatch.setattr(bench, "shell", lambda cmd: pytest.fail(f"ran {cmd} before refusing"))
+    monkeypatch.setattr(sys, "argv", ["vs_dap_client.py", "--resume", "--out", str(results)])
+    with pytest.raises(SystemExit, match="uncommitted changes"):
+        bench.main()
+    assert results.read_text(encoding="utf-8") == '{"profiles": {"demo": {"runs": [{"n": 1}]}}}'
