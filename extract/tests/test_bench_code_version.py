@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +9,13 @@ from types import ModuleType
 
 import pytest
 
+from extract.tests.bench_modules import load_bench
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("code_version", ROOT / "bench" / "code_version.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("code_version")
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -69,12 +66,7 @@ def test_version_follows_cd2_code_only(tmp_path: Path) -> None:
 
 
 def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vs_dap_client", ROOT / "bench" / "vs_dap_client.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = bench  # its dataclasses look their module up there
-    spec.loader.exec_module(bench)
-    return bench
+    return load_bench("vs_dap_client")
 
 
 def test_resume_keeps_only_runs_of_this_code_and_round_size() -> None:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from extract.tests.bench_modules import load_bench
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vs_dap_report", ROOT / "bench" / "vs_dap_report.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("vs_dap_report")
 
 
 def _run(initdb: float, cd2_initial: float, syncdb: float, cd2_round: float) -> dict[str, Any]:
