@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def _child(argv: list[str]) -> int:
         "rich.console",
         "extract.config",
         "extract.logs",
-        "extract.dbt_plugin",  # imports dbt's adapter base classes
+        "extract.pseudonym",
         "extract.run",
         "extract.sync.progress",
     )
@@ -96,7 +97,7 @@ def _child(argv: list[str]) -> int:
         return original_parse(*args, **kwargs)
 
     run.parse_project = parse_after_import
-    timed(run, "parse_project", "dbt import + parse")
+    timed(run, "parse_project", "dbt import + parse (in a thread)")
     code = cli.main(argv)
     timeline.append(("main returned", time.monotonic() - started, 0.0))
     # what interpreter exit would do first: close dbt's DuckDB connection (DuckDB checkpoints then)
@@ -120,7 +121,10 @@ def _parent(args: argparse.Namespace) -> int:
 
     pristine = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
     hours = args.advance_hours or bench.ADVANCE_HOURS[args.profile]
-    with tempfile.TemporaryDirectory(prefix="cd2-round-profile-") as tmp:
+    keep = args.keep is not None
+    with tempfile.TemporaryDirectory(prefix="cd2-round-profile-") if not keep else nullcontext(args.keep) as tmp:
+        if keep and Path(tmp).exists():
+            raise SystemExit(f"--keep {tmp}: already exists")
         work, cd2_dir = Path(tmp) / "work", Path(tmp) / "cd2"
         bench.warm_parse(cd2_dir)
         shutil.copytree(pristine.store.root, work / "institution")
@@ -153,10 +157,10 @@ def _parent(args: argparse.Namespace) -> int:
                 start_up = traced["started_wall"] - begin_wall
                 print(f"\nround {round_no} ({hours:g} h): wall {wall:,.2f} s; seconds since the process started:")
                 print(f"  {0.0:7.2f}  {'interpreter start-up':<40} {start_up:6.2f} s")
-                for label, at, seconds in traced["steps"]:
+                # by start: the parse thread's steps are recorded when they end, overlapping the sync
+                for label, at, seconds in sorted(traced["steps"], key=lambda step: step[1]):
                     print(f"  {at + start_up:7.2f}  {label:<40} {seconds:6.2f} s")
-                last = traced["steps"][-1]
-                done_at = last[1] + last[2] + start_up
+                done_at = max(at + seconds for _, at, seconds in traced["steps"]) + start_up
                 print(f"  {wall:7.2f}  {'interpreter exit':<40} {wall - done_at:6.2f} s")
                 for line in lines:
                     if bench.STEP_LINE.match(line.strip()) or line.startswith("current state"):
@@ -172,6 +176,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--advance-hours", type=float, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="work in this new folder and keep it")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return _parent(parser.parse_args())
 

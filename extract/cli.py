@@ -356,7 +356,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from extract import config as cfg
     from extract import logs
-    from extract.dbt_plugin import SECRET_ENV
+    from extract.pseudonym import SECRET_ENV
     from extract.run import format_summary, run_all
     from extract.sync.progress import LogReporter, Reporter, RichReporter
 

@@ -12,7 +12,7 @@ import os
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
-SECRET_ENV = "CD2_PSEUDONYM_SECRET"
+from extract.pseudonym import SECRET_ENV
 
 
 class Plugin(BasePlugin):

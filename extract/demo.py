@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from extract.dbt_plugin import SECRET_ENV
+from extract.pseudonym import SECRET_ENV
 from extract.run import dbt_target_dir
 from extract.timeutil import iso_z
 

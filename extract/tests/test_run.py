@@ -6,14 +6,18 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from extract import config as cfg
+from extract import run as run_module
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from extract.run import PARTIAL_PARSE_FILE, UNCHANGED_TAG, excluding, manifest_is_current
+from extract.run import PARTIAL_PARSE_FILE, UNCHANGED_TAG, DbtStepResult, excluding, manifest_is_current
+from extract.sync.progress import LogReporter
+from extract.sync.runner import SyncReport
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
 
@@ -143,3 +147,73 @@ def test_run_refuses_to_start_without_the_pseudonym_secret(tmp_path: Path) -> No
     assert run.returncode == 2, run.stdout + run.stderr
     assert "CD2_PSEUDONYM_SECRET is not set" in run.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def _fake_steps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, parse: object, sync: object) -> cfg.RunConfig:
+    """``run_all`` with its steps replaced: ``parse`` and ``sync`` stand in for the dbt parse and the
+    sync; the build records its call; the DuckDB checks find nothing."""
+    monkeypatch.setenv("CD2_DB", str(tmp_path / "cd2.duckdb"))  # run_all sets it; restored afterwards
+    monkeypatch.setattr(run_module, "parse_project", parse)
+    monkeypatch.setattr(run_module, "run_sync_step", sync)
+    monkeypatch.setattr(run_module, "data_freshness", lambda db: {})
+    monkeypatch.setattr(run_module, "unchanged_models", lambda db, project_dir: [])
+    monkeypatch.setattr(run_module, "dbt_vars", lambda project_dir: "{}")
+    built: list[list[str]] = []
+    monkeypatch.setattr(
+        run_module, "run_dbt", lambda args, *rest, **kw: built.append(args) or DbtStepResult("build", True, 0.0)
+    )
+    config = cfg.RunConfig(db=tmp_path / "cd2.duckdb")
+    config.dbt.docs = False
+    return config
+
+
+def test_the_parse_runs_while_the_sync_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Each fake waits for the other to have started: run one after the other, in either order, the
+    # first would wait out its timeout and report that it never saw the other.
+    parse_started, sync_started = threading.Event(), threading.Event()
+    seen_during_parse: list[bool] = []
+    seen_during_sync: list[bool] = []
+
+    def parse(project_dir: Path, db: Path, vars_: str | None, write_manifest: bool) -> tuple[DbtStepResult, object]:
+        parse_started.set()
+        seen_during_parse.append(sync_started.wait(timeout=30))
+        return DbtStepResult("parse", True, 0.0), SimpleNamespace(nodes={})
+
+    def sync(client: object, config: cfg.RunConfig, reporter: object) -> SyncReport:
+        sync_started.set()
+        seen_during_sync.append(parse_started.wait(timeout=30))
+        return SyncReport(results=[], seconds=0.0)
+
+    config = _fake_steps(monkeypatch, tmp_path, parse, sync)
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert seen_during_sync == [True] and seen_during_parse == [True]
+    assert [step.command for step in summary.dbt] == ["parse", "build"]
+    assert summary.ok
+
+
+def test_a_failing_parse_stops_the_run_after_the_sync(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    synced: list[bool] = []
+
+    def parse(project_dir: Path, db: Path, vars_: str | None, write_manifest: bool) -> tuple[DbtStepResult, object]:
+        return DbtStepResult("parse", False, 0.0, {}, ["Compilation Error in model x"]), None
+
+    def sync(client: object, config: cfg.RunConfig, reporter: object) -> SyncReport:
+        synced.append(True)
+        return SyncReport(results=[], seconds=0.0)
+
+    config = _fake_steps(monkeypatch, tmp_path, parse, sync)
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert synced == [True]  # the sync's data lands whatever the parse found
+    assert [(step.command, step.ok) for step in summary.dbt] == [("parse", False)]  # no build
+    assert not summary.ok
+
+
+def test_an_error_raised_in_the_parse_thread_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def parse(project_dir: Path, db: Path, vars_: str | None, write_manifest: bool) -> tuple[DbtStepResult, object]:
+        raise RuntimeError("dbt could not be imported")
+
+    config = _fake_steps(monkeypatch, tmp_path, parse, lambda *a: SyncReport(results=[], seconds=0.0))
+    with pytest.raises(RuntimeError, match="dbt could not be imported"):
+        run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
