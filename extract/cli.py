@@ -210,10 +210,16 @@ def _client(args: argparse.Namespace, **kwargs: object) -> DapClient:
 def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
     import duckdb
 
+    from extract.config import MEMORY_LIMIT_ENV, ConfigError, checked_memory_limit, duckdb_settings
+
     db = path or default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(db))
+        memory_limit = checked_memory_limit(os.environ[MEMORY_LIMIT_ENV]) if os.environ.get(MEMORY_LIMIT_ENV) else None
+    except ConfigError as exc:
+        raise SystemExit(f"cd2: {MEMORY_LIMIT_ENV}: {exc}") from None
+    try:
+        return duckdb.connect(str(db), config=duckdb_settings(memory_limit))
     except duckdb.IOException as exc:
         raise SystemExit(f"cd2: cannot open {db}: {exc} (is another cd2 or dbt process using it?)") from None
 

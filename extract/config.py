@@ -14,6 +14,8 @@ the real API are read from the environment only (``DAP_API_URL``, ``DAP_CLIENT_I
     concurrency: 4
     download_concurrency: 8
     auto_resnapshot: true
+    memory_limit: null             # $CD2_MEMORY_LIMIT; DuckDB's cap for the sync and dbt, e.g. 8GB
+                                   # or 50% (default: DuckDB's own, 80% of RAM; beyond it, it spills)
     dbt:
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
@@ -31,6 +33,7 @@ from typing import Any
 import yaml
 
 CONFIG_FILE = "cd2.yml"
+MEMORY_LIMIT_ENV = "CD2_MEMORY_LIMIT"  # profiles.yml reads it too
 SECRET_KEYS = {"client_id", "client_secret", "dap_client_id", "dap_client_secret", "password", "token"}
 
 
@@ -55,6 +58,7 @@ class RunConfig:
     concurrency: int = 4
     download_concurrency: int = 8
     auto_resnapshot: bool = True
+    memory_limit: str | None = None
     dbt: DbtSettings = field(default_factory=DbtSettings)
     source: str = "defaults"
 
@@ -121,6 +125,8 @@ def load(project_dir: Path = Path(), environ: dict[str, str] | None = None) -> R
         config.namespaces = _as_list(env["CD2_NAMESPACES"])
     if env.get("CD2_FORMAT"):
         config.format = env["CD2_FORMAT"]
+    if env.get(MEMORY_LIMIT_ENV):
+        config.memory_limit = env[MEMORY_LIMIT_ENV]
     validate(config)
     return config
 
@@ -133,3 +139,21 @@ def validate(config: RunConfig) -> None:
             raise ConfigError(f"{name} must be a positive integer")
     if not isinstance(config.dbt.threads, int) or config.dbt.threads < 1:
         raise ConfigError("dbt.threads must be a positive integer")
+    if config.memory_limit is not None:
+        config.memory_limit = checked_memory_limit(str(config.memory_limit))
+
+
+def checked_memory_limit(value: str) -> str:
+    """``value`` if DuckDB accepts it as ``memory_limit`` (asked of DuckDB itself, in memory)."""
+    import duckdb
+
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error as exc:
+        raise ConfigError(f"memory_limit {value!r}: not a size DuckDB accepts (e.g. 8GB, 50%): {exc}") from None
+    return value
+
+
+def duckdb_settings(memory_limit: str | None) -> dict[str, str]:
+    """The ``config`` for ``duckdb.connect`` of the extractor's read-write connections."""
+    return {"memory_limit": memory_limit} if memory_limit else {}

@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from extract.config import RunConfig
+from extract.config import MEMORY_LIMIT_ENV, RunConfig, duckdb_settings
 from extract.dap.client import DapClient
 from extract.sync.progress import Reporter
 from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
@@ -75,7 +75,7 @@ def select_tables(client: DapClient, config: RunConfig) -> list[str]:
 def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> SyncReport:
     config.db.parent.mkdir(parents=True, exist_ok=True)
     tables = select_tables(client, config)
-    con = duckdb.connect(str(config.db))
+    con = duckdb.connect(str(config.db), config=duckdb_settings(config.memory_limit))
     try:
         options = SyncOptions(
             tables=tables,
@@ -256,6 +256,8 @@ def run_all(
     skip_sync: bool = False,
 ) -> RunSummary:
     summary = RunSummary()
+    if config.memory_limit:
+        os.environ[MEMORY_LIMIT_ENV] = config.memory_limit  # dbt's connection: profiles.yml reads it
     vars_ = dbt_vars(project_dir) if config.dbt.skip_unchanged else None
     # The docs step writes manifest.json itself (with the compiled code). The parse needs only the
     # project files, vars and profile: it runs alongside the sync, which it never waits for.

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from extract import config as cfg
@@ -42,6 +43,7 @@ def test_defaults_file_and_environment_layer_in_order(tmp_path: Path) -> None:
         ("formatt: jsonl\n", "unknown keys"),
         ("format: xml\n", "format must be"),
         ("dbt: {threads: 0}\n", "dbt.threads"),
+        ("memory_limit: lots\n", "not a size DuckDB accepts"),
         ("- a list\n", "mapping"),
     ],
 )
@@ -150,11 +152,12 @@ def test_run_refuses_to_start_without_the_pseudonym_secret(tmp_path: Path) -> No
 
 
 def _fake_steps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, parse: object, sync: object) -> cfg.RunConfig:
-    """``run_all`` with its steps replaced: ``parse`` and ``sync`` stand in for the dbt parse and the
-    sync; the build records its call; the DuckDB checks find nothing."""
+    """``run_all`` with its steps replaced: ``parse`` and ``sync`` (unless None) stand in for the dbt
+    parse and the sync step; the build records its call; the DuckDB checks find nothing."""
     monkeypatch.setenv("CD2_DB", str(tmp_path / "cd2.duckdb"))  # run_all sets it; restored afterwards
     monkeypatch.setattr(run_module, "parse_project", parse)
-    monkeypatch.setattr(run_module, "run_sync_step", sync)
+    if sync is not None:
+        monkeypatch.setattr(run_module, "run_sync_step", sync)
     monkeypatch.setattr(run_module, "data_freshness", lambda db: {})
     monkeypatch.setattr(run_module, "unchanged_models", lambda db, project_dir: [])
     monkeypatch.setattr(run_module, "dbt_vars", lambda project_dir: "{}")
@@ -217,3 +220,48 @@ def test_an_error_raised_in_the_parse_thread_reaches_the_caller(
     config = _fake_steps(monkeypatch, tmp_path, parse, lambda *a: SyncReport(results=[], seconds=0.0))
     with pytest.raises(RuntimeError, match="dbt could not be imported"):
         run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+
+
+def _duckdb_memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+
+
+def test_memory_limit_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "cd2.yml").write_text("memory_limit: 2GB\n")
+    assert cfg.load(tmp_path, {}).memory_limit == "2GB"
+    assert cfg.load(tmp_path, {"CD2_MEMORY_LIMIT": "30%"}).memory_limit == "30%"
+    assert cfg.load(tmp_path / "elsewhere", {}).memory_limit is None  # DuckDB's own default
+
+
+def test_memory_limit_reaches_the_sync_connection_and_dbt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class RecordingRunner:
+        def __init__(self, client: object, con: duckdb.DuckDBPyConnection, options: object, reporter: object) -> None:
+            seen.append(_duckdb_memory_limit(con))
+
+        def run(self) -> SyncReport:
+            return SyncReport(results=[], seconds=0.0)
+
+    monkeypatch.setattr(run_module, "SyncRunner", RecordingRunner)
+    monkeypatch.setattr(run_module, "select_tables", lambda client, config: [])
+    monkeypatch.delenv("CD2_MEMORY_LIMIT", raising=False)  # restored afterwards: run_all sets it
+    config = _fake_steps(monkeypatch, tmp_path, lambda *a: (DbtStepResult("parse", True, 0.0), None), None)
+    config.memory_limit = "1GB"
+    default = _duckdb_memory_limit(duckdb.connect(":memory:"))
+    capped = _duckdb_memory_limit(duckdb.connect(":memory:", config={"memory_limit": "1GB"}))
+    assert capped != default
+    run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert seen == [capped]
+    assert os.environ["CD2_MEMORY_LIMIT"] == "1GB"  # what profiles.yml gives dbt's connection
+    profile = (ROOT / "profiles.yml").read_text(encoding="utf-8")
+    assert "memory_limit: \"{{ env_var('CD2_MEMORY_LIMIT', '80%') }}\"" in profile
+
+
+def test_a_bad_memory_limit_in_the_environment_stops_the_cli_with_its_name(tmp_path: Path) -> None:
+    env = dict(os.environ, CD2_MEMORY_LIMIT="lots")
+    command = [sys.executable, "-m", "extract.cli", "status", "--db", str(tmp_path / "cd2.duckdb")]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "CD2_MEMORY_LIMIT" in done.stderr and "not a size DuckDB accepts" in done.stderr
+    assert not (tmp_path / "cd2.duckdb").exists()
