@@ -104,7 +104,17 @@ def report(results: dict[str, Any]) -> str:
     for name in sorted(profiles, key=lambda n: PROFILE_ORDER.index(n) if n in PROFILE_ORDER else 99):
         lines += [*profile_table(name, profiles[name]), ""]
     lines += ["Scaling (medians; rows/s is the 7 tables' rows over the whole step):", "", *scaling_table(profiles)]
+    lines += mixed_versions(profiles)
     return "\n".join(lines) + "\n"
+
+
+def mixed_versions(profiles: dict[str, dict[str, Any]]) -> list[str]:
+    """A warning under the scaling table when its rows timed different versions of the cd2 code."""
+    codes = {name: entry["summary"].get("cd2_code") or "unknown" for name, entry in profiles.items()}
+    if len(set(codes.values())) <= 1:
+        return []
+    listed = ", ".join(f"`{name}` {code}" for name, code in codes.items())
+    return ["", f"The rows timed different versions of the cd2 code ({listed}): compare them with care."]
 
 
 def main() -> int:

@@ -21,7 +21,13 @@ def _run(initdb: float, cd2_initial: float, syncdb: float, cd2_round: float) -> 
     }
 
 
-def _entry(rows: dict[str, int], runs: list[dict[str, Any]], initial: tuple[float, float], rnd: tuple[float, float]):
+def _entry(
+    rows: dict[str, int],
+    runs: list[dict[str, Any]],
+    initial: tuple[float, float],
+    rnd: tuple[float, float],
+    code: str = "0123456789ab",
+) -> dict[str, Any]:
     return {
         "runs": runs,
         "summary": {
@@ -29,7 +35,7 @@ def _entry(rows: dict[str, int], runs: list[dict[str, Any]], initial: tuple[floa
             "rows": rows,
             "equal": True,
             "advance_hours": 6.0,
-            "cd2_code": "0123456789ab",
+            "cd2_code": code,
             "initial": {
                 "dap_initdb_s": initial[0],
                 "cd2_total_s": initial[1],
@@ -80,6 +86,20 @@ def test_tables_carry_the_results_figures_and_ratios() -> None:
         "| `large` (1) | 100,000 | 1,000.0 s | 100 | 40.0 s | 2,500 | 25.0x | 1,000 | 60.0 s | 12.0 s | 5.0x |"
         in report
     )
+    assert "different versions" not in report  # both profiles timed the same code
+
+
+def test_profiles_of_different_code_versions_are_flagged() -> None:
+    run = [_run(100.0, 20.0, 5.0, 10.0)]
+    report = _load().report(
+        {
+            "profiles": {
+                "demo": _entry({"t": 10}, run, (100.0, 20.0), (5.0, 10.0), code="aaaaaaaaaaaa"),
+                "large": _entry({"t": 10}, run, (100.0, 20.0), (5.0, 10.0), code="bbbbbbbbbbbb"),
+            }
+        }
+    )
+    assert "different versions of the cd2 code (`demo` aaaaaaaaaaaa, `large` bbbbbbbbbbbb)" in report
 
 
 def test_no_finished_run_is_an_error() -> None:
