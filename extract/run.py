@@ -4,8 +4,9 @@ DuckDB allows one writer per file, so the steps that use it run strictly one aft
 each closes its connection before the next opens one (dbt runs in-process through ``dbtRunner``).
 dbt parses the project once (``dbt parse``); the build and the docs site reuse that manifest
 instead of loading it again. Importing dbt and its parse touch neither the DuckDB file nor the
-API, so they run in a background thread while the sync runs (about 3 s a run that would
-otherwise follow the sync). dbt's JSON writing is off for both: the build's
+API, so they run in a background thread while the sync runs: hidden while the sync waits for
+the API's jobs (1.7 to 4.1 s a round against 4-second jobs), no gain when the sync keeps every core
+busy (bench/README.md). dbt's JSON writing is off for both: the build's
 ``run_results.json`` is written here, and ``target/manifest.json`` (1,500 nodes, ~1 s to write)
 only when the parse found the project changed or it is missing; the docs step writes its own.
 Together a few seconds of fixed cost saved on every run.
@@ -151,7 +152,6 @@ def start_parse(
     """``parse_project`` in a thread of its own; ``.result()`` waits for it and re-raises its error.
     The thread is joined at interpreter exit, so a run that fails before asking for the result
     still leaves dbt's partial-parse file whole."""
-    _prepare_env(db)  # os.environ is process-wide: set it here, not from the thread
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cd2-dbt-parse")
     try:
         return executor.submit(parse_project, project_dir, db, vars_, write_manifest)
