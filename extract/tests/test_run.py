@@ -242,7 +242,8 @@ def test_memory_limit_reaches_the_sync_connection_and_dbt(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(run_module, "SyncRunner", RecordingRunner)
     monkeypatch.setattr(run_module, "select_tables", lambda client, config: [])
-    monkeypatch.delenv("CD2_MEMORY_LIMIT", raising=False)  # restored afterwards: run_all sets it
+    # run_all sets it for dbt; setenv (unlike delenv of an absent name) makes monkeypatch restore it
+    monkeypatch.setenv("CD2_MEMORY_LIMIT", "80%")
     config = _fake_steps(monkeypatch, tmp_path, lambda *a: (DbtStepResult("parse", True, 0.0), None), None)
     config.memory_limit = "1GB"
     default = _duckdb_memory_limit(duckdb.connect(":memory:"))
