@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract.landing.readers import select_for
+from extract.landing.readers import allowing_huge_records, select_for
 from extract.landing.tables import META_SCHEMA, ensure_meta, ensure_raw_table, quote, raw_table_name
 from extract.schema import TableSchema
 from extract.timeutil import utc_now
@@ -53,9 +53,21 @@ class BatchResult:
 
 
 def land_batch(con: duckdb.DuckDBPyConnection, spec: BatchSpec) -> BatchResult:
-    """Append the job's rows and advance the table's state, atomically."""
+    """Append the job's rows and advance the table's state, atomically (a batch with a record too
+    long for the readers' usual buffers is rolled back and read again with room for it)."""
+    return allowing_huge_records(lambda huge: _land(con, spec, huge))
+
+
+def _land(con: duckdb.DuckDBPyConnection, spec: BatchSpec, huge_records: bool) -> BatchResult:
     schema = spec.schema
-    reader = select_for(schema, spec.fmt, spec.files, parquet_columns=spec.parquet_columns, csv_null=spec.csv_null)
+    reader = select_for(
+        schema,
+        spec.fmt,
+        spec.files,
+        parquet_columns=spec.parquet_columns,
+        csv_null=spec.csv_null,
+        huge_records=huge_records,
+    )
     ensure_meta(con)
     con.execute("BEGIN TRANSACTION")
     try:

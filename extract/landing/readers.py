@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -36,8 +37,41 @@ _TSV_ESCAPES = (
 )
 
 
+# DuckDB sizes each reader thread's buffer from the longest record it must accept, and allocates
+# it even for a small file.
+# * JSON: twice ``maximum_object_size``. Room for 256 MiB objects costs 512 MiB per thread, more
+#   than a small ``memory_limit`` allows, so files are read with DuckDB's default first and again
+#   with room for huge objects only when DuckDB refuses one (it always says so).
+# * CSV/TSV: ``buffer_size`` (16 times ``max_line_size`` unless given) must exceed the longest
+#   line. DuckDB 2.0 does not always report a line longer than the buffer: as the last line of a
+#   file it is dropped without an error. So there is no second try with a bigger buffer; one
+#   buffer twice the longest accepted line (512 MiB, not DuckDB's 4 GiB for that line size).
+JSON_OBJECT_BYTES = 16 * 2**20  # DuckDB's default: objects up to ~32 MiB are read
+HUGE_RECORD_BYTES = 256 * 2**20
+TEXT_LINE_BYTES = HUGE_RECORD_BYTES
+TEXT_BUFFER_BYTES = 2 * TEXT_LINE_BYTES
+
+T = TypeVar("T")
+
+
 class FileFormatError(ValueError):
     """A downloaded file does not have the layout its format promises."""
+
+
+def record_too_long(error: BaseException) -> bool:
+    """Whether DuckDB refused a JSON file because one of its objects is longer than allowed."""
+    return isinstance(error, duckdb.Error) and "maximum_object_size" in str(error)
+
+
+def allowing_huge_records(read: Callable[[bool], T]) -> T:
+    """``read(False)``; if DuckDB refuses an object as too long, ``read(True)`` (room for
+    ``HUGE_RECORD_BYTES``). ``read`` must leave nothing behind when it raises."""
+    try:
+        return read(False)
+    except duckdb.Error as exc:
+        if not record_too_long(exc):
+            raise
+    return read(True)
 
 
 def _sql_string(value: str) -> str:
@@ -91,7 +125,7 @@ def _projection(schema: TableSchema, header: set[str], expr_for: dict[str, str])
     return ", ".join(parts)
 
 
-def jsonl_select(schema: TableSchema, files: Sequence[Path]) -> str:
+def jsonl_select(schema: TableSchema, files: Sequence[Path], huge_records: bool = False) -> str:
     entries = [
         "'meta': 'STRUCT(ts TIMESTAMP, action VARCHAR)'",
         f"'key': {_sql_string(_struct(schema.key_columns))}",
@@ -104,7 +138,8 @@ def jsonl_select(schema: TableSchema, files: Sequence[Path]) -> str:
     select += ["meta.ts AS _meta_ts", "coalesce(meta.action, 'U') AS _meta_action"]
     return (
         f"SELECT {', '.join(select)} FROM read_json({_file_list(files)}, format = 'newline_delimited', "
-        f"compression = 'gzip', columns = {columns}, maximum_object_size = 268435456)"
+        f"compression = 'gzip', columns = {columns}, "
+        f"maximum_object_size = {HUGE_RECORD_BYTES if huge_records else JSON_OBJECT_BYTES})"
     )
 
 
@@ -138,7 +173,7 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
     return (
         f"SELECT {_projection(schema, set(header), exprs)} FROM read_csv({_file_list(files)}, header = true, "
         f"auto_detect = false, compression = 'gzip', {options}, columns = {columns_map}, "
-        "strict_mode = true, max_line_size = 268435456)"
+        f"strict_mode = true, max_line_size = {TEXT_LINE_BYTES}, buffer_size = {TEXT_BUFFER_BYTES})"
     )
 
 
@@ -199,12 +234,15 @@ def select_for(
     *,
     parquet_columns: Sequence[str] = (),
     csv_null: str | None = None,
+    huge_records: bool = False,
 ) -> str:
-    """The SELECT that reads ``files`` of format ``fmt`` as landing rows of ``schema``."""
+    """The SELECT that reads ``files`` of format ``fmt`` as landing rows of ``schema``; with
+    ``huge_records``, JSON objects up to ``HUGE_RECORD_BYTES`` are accepted (see
+    ``allowing_huge_records``)."""
     if not files:
         raise FileFormatError("no files to read")
     if fmt == "jsonl":
-        return jsonl_select(schema, files)
+        return jsonl_select(schema, files, huge_records)
     if fmt == "csv":
         return csv_select(schema, files, csv_null)
     if fmt == "tsv":

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from extract.landing.batch import BatchResult, BatchSpec, land_batch
-from extract.landing.readers import parquet_columns, select_for
+from extract.landing.readers import allowing_huge_records, parquet_columns, select_for
 from extract.schema import TableSchema, bundled_schema
 
 _SUFFIXES = {".json.gz": "jsonl", ".csv.gz": "csv", ".tsv.gz": "tsv", ".parquet": "parquet"}
@@ -75,9 +75,15 @@ def import_files(
     if kind not in ("snapshot", "incremental"):
         raise ImportPlanError("kind must be 'snapshot' or 'incremental'")
     columns = parquet_columns(con, plan.files) if plan.fmt == "parquet" else []
-    reader = select_for(plan.schema, plan.fmt, plan.files, parquet_columns=columns, csv_null=csv_null)
-    row = con.execute(f"SELECT max(_meta_ts), count(*) FROM ({reader})").fetchone()
-    watermark = row[0] if row else None
+
+    def newest(huge_records: bool) -> datetime | None:
+        reader = select_for(
+            plan.schema, plan.fmt, plan.files, parquet_columns=columns, csv_null=csv_null, huge_records=huge_records
+        )
+        row = con.execute(f"SELECT max(_meta_ts) FROM ({reader})").fetchone()
+        return row[0] if row else None
+
+    watermark = allowing_huge_records(newest)
     if watermark is None and kind == "incremental":
         return None, None
     if watermark is None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from extract.config import MEMORY_LIMIT_ENV
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
 from extract.landing.batch import BatchResult, BatchSpec, land_batch, record_failure
@@ -152,6 +153,8 @@ class SyncRunner:
         except Exception as exc:  # confined to this table: record it and let the others go on
             error_type = getattr(exc, "error_type", None) or type(exc).__name__
             message = str(exc) or type(exc).__name__
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                message = f"{message}\n{self._memory_advice()}"
             log.error("%s failed: %s", qname, message)
             with self._land_lock:
                 try:
@@ -190,6 +193,15 @@ class SyncRunner:
             batch_id=batch.batch_id,
             schema_version=schema.version,
             watermark=iso_z(fetched.job.watermark) if fetched.job.watermark else None,
+        )
+
+    def _memory_advice(self) -> str:
+        with self._land_lock:
+            row = self.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        limit = row[0] if row else "?"
+        return (
+            f"DuckDB's memory_limit is {limit}: raise it (memory_limit in cd2.yml or ${MEMORY_LIMIT_ENV}) "
+            "and run again; this table's watermark was not advanced"
         )
 
     def _query(self, kind: str, watermark: Any) -> dict[str, Any]:

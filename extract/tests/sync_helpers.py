@@ -68,10 +68,11 @@ def run_sync(
     db: Path,
     tables: Sequence[str],
     fmt: str = "jsonl",
+    duckdb_config: dict[str, str] | None = None,
     **options: object,
 ) -> SyncReport:
     client = fast_client(server.url)
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(db), config=duckdb_config or {})
     try:
         opts = SyncOptions(tables=list(tables), fmt=fmt, work_dir=db.parent / f"work-{db.stem}", **options)  # type: ignore[arg-type]
         return SyncRunner(client, con, opts, LogReporter()).run()

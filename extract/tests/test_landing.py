@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from extract.landing import batch
 from extract.landing.batch import BatchSpec, land_batch, record_failure
-from extract.landing.readers import FileFormatError
+from extract.landing.readers import HUGE_RECORD_BYTES, JSON_OBJECT_BYTES, FileFormatError
 from extract.schema import Column, TableSchema
 
 SCHEMA = TableSchema(
@@ -165,10 +166,12 @@ WRITERS = {"jsonl": write_jsonl, "tsv": write_tsv, "csv": write_csv, "parquet": 
 SUFFIX = {"jsonl": ".json.gz", "tsv": ".tsv.gz", "csv": ".csv.gz", "parquet": ".parquet"}
 
 
-def land(tmp_path: Path, fmt: str, incremental: bool) -> duckdb.DuckDBPyConnection:
+def land(
+    tmp_path: Path, fmt: str, incremental: bool, config: dict[str, str] | None = None
+) -> duckdb.DuckDBPyConnection:
     path = tmp_path / f"part-00000{SUFFIX[fmt]}"
     WRITERS[fmt](path, incremental)
-    con = duckdb.connect(str(tmp_path / f"{fmt}.duckdb"))
+    con = duckdb.connect(str(tmp_path / f"{fmt}.duckdb"), config=config or {})
     parquet_cols: list[str] = []
     if fmt == "parquet":
         parquet_cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
@@ -212,6 +215,42 @@ def test_all_formats_land_identical_rows(tmp_path: Path, incremental: bool) -> N
     names = {r[3] for r in reference}
     if not incremental:
         assert {"\\N", "", "ends with backslash\\", "tab\there", "new\nline"} <= names
+
+
+# What each reader needs with two threads: JSON and parquet little, CSV/TSV two 512 MiB buffers
+# (see extract/landing/readers.py; they took 4 GiB each before).
+SMALL_MEMORY = {"jsonl": "256MB", "parquet": "256MB", "csv": "1200MB", "tsv": "1200MB"}
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_ordinary_files_land_within_a_small_memory_limit(tmp_path: Path, fmt: str) -> None:
+    con = land(tmp_path, fmt, incremental=False, config={"memory_limit": SMALL_MEMORY[fmt], "threads": "2"})
+    assert len(landed_rows(con)) == len(ROWS)
+
+
+@pytest.mark.parametrize(("fmt", "reads_expected"), [("jsonl", [False, True]), ("csv", [False]), ("tsv", [False])])
+def test_a_record_longer_than_the_default_limits_is_landed_whole(
+    tmp_path: Path, fmt: str, reads_expected: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Longer than DuckDB's default JSON object (32 MiB) and CSV line (2 MiB): JSON is refused,
+    then read again with room for it; CSV/TSV lines are always given room."""
+    long_name = "x" * (2 * JSON_OBJECT_BYTES + 2**20)
+    assert len(long_name) < HUGE_RECORD_BYTES
+    written = [*ROWS, {**ROWS[0], "id": 99, "action": "U", "name": long_name}]
+    monkeypatch.setitem(globals(), "ROWS", written)  # what the writers write
+    reads: list[bool] = []
+    real_select = batch.select_for
+
+    def recording_select(*args: object, **kwargs: object) -> str:
+        reads.append(bool(kwargs.get("huge_records")))
+        return real_select(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "select_for", recording_select)
+    con = land(tmp_path, fmt, incremental=False)
+    assert reads == reads_expected
+    rows = con.execute("SELECT id, length(name) FROM raw_canvas.things ORDER BY id").fetchall()
+    assert len(rows) == len(written) and rows[-1] == (99, len(long_name))
+    assert con.execute("SELECT rows, status FROM cd2_meta.batches").fetchall() == [(len(written), "committed")]
 
 
 def test_batch_is_logged_with_watermark_and_version(tmp_path: Path) -> None:

@@ -118,6 +118,27 @@ def test_persistent_fault_fails_that_table_only_and_a_rerun_recovers(
     assert replay_mismatches(db, institution.store, TABLES) == {}
 
 
+def test_out_of_memory_names_the_setting_and_a_rerun_with_more_memory_completes(
+    institution: Institution, tmp_path: Path
+) -> None:
+    db = tmp_path / "cd2.duckdb"
+    with serving(institution) as server:
+        # too little for even one reader buffer (DuckDB's JSON reader takes 32 MiB per thread)
+        report = run_sync(server, db, [TARGET], duckdb_config={"memory_limit": "16MB", "threads": "2"})
+        [failed] = report.failed
+        assert failed.error_type == "OutOfMemoryException"
+        assert "memory_limit" in (failed.error or "") and "CD2_MEMORY_LIMIT" in (failed.error or "")
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            assert con.execute("SELECT watermark, last_status FROM cd2_meta.table_state").fetchall() == [
+                (None, "failed")
+            ]
+        finally:
+            con.close()
+        assert run_sync(server, db, [TARGET]).ok
+    assert replay_mismatches(db, institution.store, [TARGET]) == {}
+
+
 def _sync_command(url: str, db: Path) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ, DAP_API_URL=url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID, DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
     cmd = [sys.executable, "-m", "extract.cli", "sync", "--db", str(db), "--no-rate-limit", "--progress", "never"]
