@@ -47,15 +47,21 @@ lint: setup
 	$(BIN)/sqlfluff lint --processes 2 models analyses
 	$(BIN)/actionlint -shellcheck= -pyflakes=
 
+# Its own target and log folders: `make test` runs it beside sqlfluff, whose dbt templater uses target/.
 dbt-check: setup
 	mkdir -p $(dir $(TEST_DB))
 	rm -f $(TEST_DB)
-	CD2_DB=$(TEST_DB) $(BIN)/dbt build
+	CD2_DB=$(TEST_DB) DBT_TARGET_PATH=$(abspath .cache/dbt-check/target) DBT_LOG_PATH=$(abspath .cache/dbt-check/logs) \
+		$(BIN)/dbt build
 
 pytest: setup
-	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 --basetemp=.cache/pytest-tmp
+	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=20 --basetemp=.cache/pytest-tmp
 
-test: setup lint services dbt-check pytest
+# lint, services and dbt-check share no files and leave each other idle time (downloads, dbt's
+# single-threaded parse): side by side, each one's output printed whole when it ends.
+test: setup
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint services dbt-check
+	$(MAKE) --no-print-directory pytest
 
 clean:
-	rm -rf .cache/test target logs
+	rm -rf .cache/test .cache/dbt-check target logs
