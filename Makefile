@@ -55,7 +55,7 @@ dbt-check: setup
 		$(BIN)/dbt build
 
 pytest: setup
-	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=20 --basetemp=.cache/pytest-tmp
+	CD2_DOCS_DB=$(TEST_DB) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 --basetemp=.cache/pytest-tmp
 
 # lint, services and dbt-check share no files and leave each other idle time (downloads, dbt's
 # single-threaded parse): side by side, each one's output printed whole when it ends.

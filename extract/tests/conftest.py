@@ -1,11 +1,10 @@
 """Collection order: the longest test files first.
 
-``make test`` runs pytest on three workers (on two cores: a quarter of the time with two workers
-was spent waiting on subprocesses, servers and sleeps) with ``--dist loadfile
---no-loadscope-reorder``: each file goes whole to one worker, in collection order (xdist would
-otherwise order files by their number of tests). Starting the longest files (the differential
-mart tests, then the dbt and sync end-to-end tests) first keeps the short files for the rest of
-the time, instead of leaving one worker alone with a long file at the end."""
+``make test`` runs pytest on two workers with ``--dist loadfile --no-loadscope-reorder``: each
+file goes whole to one worker, in collection order (xdist would otherwise order files by their
+number of tests). Starting the longest files (the differential mart tests, then the dbt and
+sync end-to-end tests) first keeps the short files for the rest of the time, instead of leaving
+one worker alone with a long file at the end."""
 
 from __future__ import annotations
 
