@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import vs_dap_client as bench  # noqa: E402
 
 from extract.config import MEMORY_LIMIT_ENV  # noqa: E402
-from extract.fake_dap import FakeDapServer, ServerConfig  # noqa: E402
+from extract.fake_dap import FakeDapServer  # noqa: E402
 from extract.synth import ensure_generated  # noqa: E402
 
 
@@ -34,13 +34,11 @@ def main() -> int:
     parser.add_argument("limits", nargs="+", help="memory_limit values (e.g. 2GB, 50%%), or 'default' for none")
     args = parser.parse_args()
     pristine = ensure_generated(args.profile, args.seed)
-    render_cache = ROOT / ".cache" / "vs-dap-render" / f"{args.profile}-seed{args.seed}"
     for limit in args.limits:
         with tempfile.TemporaryDirectory(prefix="cd2-memory-", dir=ROOT / ".cache") as tmp:
             cd2_dir = Path(tmp) / "cd2"
             bench.warm_parse(cd2_dir)
-            config = ServerConfig(port=0, cache_dir=render_cache, rows_per_file=250_000)
-            with FakeDapServer(pristine.store, config) as server:
+            with FakeDapServer(pristine.store, bench.server_config(args.profile, args.seed)) as server:
                 side = bench.Side(server.url, cd2_dir, "", "")
                 if limit == "default":
                     side.env.pop(MEMORY_LIMIT_ENV, None)

@@ -116,7 +116,7 @@ def _parent(args: argparse.Namespace) -> int:
     import duckdb
     import vs_dap_client as bench
 
-    from extract.fake_dap import FakeDapServer, ServerConfig
+    from extract.fake_dap import FakeDapServer
     from extract.synth import Institution, ensure_generated
 
     pristine = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
@@ -129,8 +129,7 @@ def _parent(args: argparse.Namespace) -> int:
         bench.warm_parse(cd2_dir)
         shutil.copytree(pristine.store.root, work / "institution")
         institution = Institution.open(work / "institution")
-        render_cache = ROOT / ".cache" / "vs-dap-render" / f"{args.profile}-seed{args.seed}"
-        config = ServerConfig(port=0, cache_dir=render_cache, rows_per_file=250_000)
+        config = bench.server_config(args.profile, args.seed)
         with FakeDapServer(institution.store, config, advance=institution.advance) as server:
             side = bench.Side(server.url, cd2_dir, "", "")
             bench.prerender(server.url, {})

@@ -319,8 +319,16 @@ def compared(dsn: str, db: Path) -> dict[str, Any]:
     return out
 
 
+def server_config(profile: str, seed: int) -> ServerConfig:
+    """The fake API's settings for one profile (the other bench scripts use them too). One render
+    cache per profile, kept across invocations: every run starts from the same store state, so
+    the same keys."""
+    cache = ROOT / ".cache" / "vs-dap-render" / f"{profile}-seed{seed}"
+    return ServerConfig(port=0, cache_dir=cache, rows_per_file=250_000)
+
+
 def one_run(
-    pristine: Institution, work: Path, cd2_dir: Path, render_cache: Path, dsn: str, dap: str, hours: float
+    pristine: Institution, work: Path, cd2_dir: Path, config: ServerConfig, dsn: str, dap: str, hours: float
 ) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -329,8 +337,6 @@ def one_run(
     shutil.rmtree(cd2_dir / ".cd2_work_cd2", ignore_errors=True)
     shutil.copytree(pristine.store.root, work / "institution")
     institution = Institution.open(work / "institution")
-    # one render cache per profile: every run starts from the same store state, so the same keys
-    config = ServerConfig(port=0, cache_dir=render_cache, rows_per_file=250_000)
     result: dict[str, Any] = {}
     with FakeDapServer(institution.store, config, advance=institution.advance) as server:
         side = Side(server.url, cd2_dir, dsn, dap)
@@ -469,7 +475,7 @@ def main() -> int:
                     pristine,
                     Path(tmp) / f"{profile}-{i}",
                     cd2_dir,
-                    ROOT / ".cache" / "vs-dap-render" / f"{profile}-seed{args.seed}",
+                    server_config(profile, args.seed),
                     dsn,
                     dap,
                     hours,
