@@ -28,6 +28,14 @@ and adds runs until each profile has ``--repeat`` (large runs take over an hour 
 records the version of the cd2 code it timed (``bench/code_version.py``); ``--resume`` keeps only
 runs of the current version and round size, so a median never mixes two versions of the code.
 
+A run also outlives its process (a `large` run can take longer than a machine stays up): its
+finished steps are kept in ``.cache/vs-dap-runs/<profile>-seed<n>/progress.json``, and the next
+invocation goes on from the step that was cut off, after undoing what that step had done (a
+namespace's tables for ``dap initdb``, the DuckDB file for ``cd2 run``; for the round, both
+databases and the institution are restored from copies saved before it). Each timed step records
+when it started, in which invocation, and how long a fixed Python loop took just before it, so a
+run timed across machines' moods says so. Delete that folder to drop a run in progress.
+
 Usage:
     .venv/bin/python bench/vs_dap_client.py --profiles demo,large --repeat 3 [--resume]
 """
@@ -59,7 +67,7 @@ from extract.dap.auth import Credentials  # noqa: E402
 from extract.dap.client import DapClient  # noqa: E402
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig  # noqa: E402
 from extract.synth import Institution, ensure_generated  # noqa: E402
-from extract.timeutil import iso_z, to_utc_naive  # noqa: E402
+from extract.timeutil import iso_z, parse_iso, to_utc_naive  # noqa: E402
 from extract.unchanged import dbt_vars  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -73,6 +81,10 @@ TABLES = {
 # change (inserts, updates, hard deletes, web_logs), as the issue asks. Each run reports the count.
 ADVANCE_HOURS = {"tiny": 6.0, "demo": 6.0, "large": 5.5}
 EARLIER_ADVANCE_HOURS = 24.0  # runs recorded before the per-profile hours carry no advance_hours
+# The run in progress per profile (its steps, both sides' files, dap's downloads), kept across
+# invocations so a run can outlive its process.
+RUNS_DIR = ROOT / ".cache" / "vs-dap-runs"
+PG_CHECKPOINT = "before_round"  # a copy of dapdb before the round (scripts/postgres_service.sh)
 # cd2 run's summary lines: "sync: ... in 12.3s", "dbt parse: ok in 4.1s (...)"
 STEP_LINE = re.compile(r"^(sync|dbt [a-z -]+): .* in ([\d,.]+)s")
 CHECK_COLUMNS = {  # a nullable column and a timestamp per table, for the equality check
@@ -198,9 +210,10 @@ class Side:
         self.dap = dap
         self.db = cd2_dir / "cd2.duckdb"
 
-    def dap_run(self, command: str) -> Timed:
+    def dap_run(self, command: str, namespaces: dict[str, list[str]] = TABLES) -> Timed:
+        """One ``dap`` call per namespace, as a user runs it; the times add up."""
         total = Timed(0.0, 0.0, "")
-        for namespace, tables in TABLES.items():
+        for namespace, tables in namespaces.items():
             part = timed(
                 [
                     self.dap,
@@ -327,57 +340,232 @@ def server_config(profile: str, seed: int) -> ServerConfig:
     return ServerConfig(port=0, cache_dir=cache, rows_per_file=250_000)
 
 
-def one_run(
-    pristine: Institution, work: Path, cd2_dir: Path, config: ServerConfig, dsn: str, dap: str, hours: float
-) -> dict[str, Any]:
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+def cpu_calibration_s() -> float:
+    """Seconds of a fixed single-threaded Python loop, taken before each timed step: how fast the
+    machine runs a Python client at that moment (``dap``'s speed differed 2x between sessions)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    return round(time.perf_counter() - started, 3)
+
+
+class Progress:
+    """The finished steps of the run in progress, kept in ``progress.json`` so that a run outlives
+    its process: a large run takes longer than some machines allow one process to live, and a
+    step that was cut off is redone from the state saved before it. Each finished step is written
+    at once (atomically); a run of another code version, round size or run number starts afresh."""
+
+    def __init__(self, run_dir: Path, identity: dict[str, Any]) -> None:
+        self.path = run_dir / "progress.json"
+        saved = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else None
+        self.resumed = saved is not None and saved.get("identity") == identity
+        self.data: dict[str, Any] = saved if self.resumed else {"identity": identity, "steps": {}, "invocations": 0}
+        self.data["invocations"] += 1
+        self.save()
+
+    def done(self, step: str) -> bool:
+        return step in self.data["steps"]
+
+    def __getitem__(self, step: str) -> Any:
+        return self.data["steps"][step]
+
+    def record(self, step: str, value: Any) -> None:
+        self.data["steps"][step] = value
+        self.save()
+
+    def forget(self, step: str) -> None:
+        self.data["steps"].pop(step, None)
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.data, indent=1, default=str) + "\n", encoding="utf-8")
+        partial.replace(self.path)
+
+
+def pg_reset_namespace(dsn: str, namespace: str) -> None:
+    """Undo a cut-off ``dap initdb`` of one namespace: its tables and its rows in dap's own state."""
+    psql(
+        dsn,
+        f"DROP SCHEMA IF EXISTS {namespace} CASCADE; "
+        "DO $$ BEGIN IF to_regclass('instructure_dap.table_sync') IS NOT NULL THEN "
+        f"DELETE FROM instructure_dap.table_sync WHERE source_namespace = '{namespace}'; END IF; END $$;",
+    )
+
+
+def remove_duckdb(cd2_dir: Path) -> None:
     for name in ("cd2.duckdb", "cd2.duckdb.wal"):
         (cd2_dir / name).unlink(missing_ok=True)
     shutil.rmtree(cd2_dir / ".cd2_work_cd2", ignore_errors=True)
-    shutil.copytree(pristine.store.root, work / "institution")
-    institution = Institution.open(work / "institution")
-    result: dict[str, Any] = {}
+
+
+def copy_duckdb(source_dir: Path, target_dir: Path) -> None:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("cd2.duckdb", "cd2.duckdb.wal"):
+        (target_dir / name).unlink(missing_ok=True)
+        if (source_dir / name).exists():
+            shutil.copy2(source_dir / name, target_dir / name)
+
+
+def copy_institution(pristine: Institution, target: Path) -> Institution:
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(pristine.store.root, target)
+    return Institution.open(target)
+
+
+def timed_step(progress: Progress, step: str, run: Any) -> dict[str, Any]:
+    """Run one timed step unless it is already recorded; record its time, peak RSS, the machine's
+    speed just before it, when it started and in which invocation of the script."""
+    if not progress.done(step):
+        calibration = cpu_calibration_s()
+        started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        done, extra = run()
+        progress.record(
+            step,
+            {
+                "seconds": done.seconds,
+                "rss_mb": done.peak_rss_mb,
+                "cpu_calibration_s": calibration,
+                "started_at": started_at,
+                "invocation": progress.data["invocations"],
+                **extra,
+            },
+        )
+        print(f"  {step}: {done.seconds:,.1f} s", flush=True)
+    return progress[step]
+
+
+def one_run(
+    pristine: Institution, run_dir: Path, config: ServerConfig, dsn: str, dap: str, identity: dict[str, Any]
+) -> dict[str, Any]:
+    """One run of both sides, resumable step by step (``Progress``): the initial load of each
+    namespace by ``dap``, the initial ``cd2 run``, then the incremental round as one step, taken
+    from a saved copy of both databases and the institution if an earlier invocation started it."""
+    progress = Progress(run_dir, identity)
+    cd2_dir = run_dir / "cd2"
+    institution_dir = run_dir / "institution"
+    checkpoint_dir = run_dir / "before_round"
+    dap_tmp = run_dir / "dap-tmp"  # dap's downloads; a cut-off run leaves GBs of them
+    if not progress.done("setup"):
+        copy_institution(pristine, institution_dir)
+        pg_reset(dsn)
+        shell(["bash", "scripts/postgres_service.sh", "drop-checkpoint", PG_CHECKPOINT])
+        remove_duckdb(cd2_dir)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        progress.record("setup", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    if progress.done("round_started") and not progress.done("round"):
+        print("  the round was cut off: restoring both databases and the institution from before it", flush=True)
+        shell(["bash", "scripts/postgres_service.sh", "rollback", PG_CHECKPOINT])
+        copy_duckdb(checkpoint_dir, cd2_dir)
+        copy_institution(pristine, institution_dir)
+        progress.forget("round_started")
+    warm_parse(cd2_dir)
+    institution = Institution.open(institution_dir)
     with FakeDapServer(institution.store, config, advance=institution.advance) as server:
         side = Side(server.url, cd2_dir, dsn, dap)
-        pg_reset(dsn)
-        render_s = prerender(server.url, {})
-        dap_init = side.dap_run("initdb")
-        cd2_init, steps = side.cd2_run()
-        result["initial"] = {
-            "render_s": render_s,
-            "dap_initdb_s": dap_init.seconds,
-            "dap_rss_mb": dap_init.peak_rss_mb,
-            "cd2_total_s": cd2_init.seconds,
-            "cd2_steps_s": steps,
-            "cd2_rss_mb": cd2_init.peak_rss_mb,
-            "pg_disk_mb": pg_disk_mb(dsn),
-            "duckdb_disk_mb": side.db.stat().st_size / 1e6,
-            "rows": {k: int(v[0]) for k, v in duck_checks(side.db).items()},
-            **compared(dsn, side.db),
-        }
-        since = watermarks(dsn, side.db)
-        result["advance_hours"] = hours
-        server.advance(hours)
-        render_s = prerender(server.url, since)
-        dap_sync = side.dap_run("syncdb")
-        cd2_sync, steps = side.cd2_run()
-        con = duckdb.connect(str(side.db), read_only=True)
-        changed = con.execute("SELECT sum(rows) FROM cd2_meta.batches WHERE kind = 'incremental'").fetchone()[0]
-        con.close()
-        result["incremental"] = {
-            "render_s": render_s,
-            "changed_rows": int(changed or 0),
-            "dap_syncdb_s": dap_sync.seconds,
-            "dap_rss_mb": dap_sync.peak_rss_mb,
-            "cd2_total_s": cd2_sync.seconds,
-            "cd2_steps_s": steps,
-            "cd2_rss_mb": cd2_sync.peak_rss_mb,
-            "pg_disk_mb": pg_disk_mb(dsn),
-            "duckdb_disk_mb": side.db.stat().st_size / 1e6,
-            **compared(dsn, side.db),
-        }
+        side.env["TMPDIR"] = str(dap_tmp)
+        if not progress.done("cd2_initial"):  # rendered jobs are cached: quick after the first time
+            render_s = prerender(server.url, {})
+            if not progress.done("render_initial"):
+                progress.record("render_initial", {"seconds": render_s})
+        for namespace, tables in TABLES.items():
+
+            def initdb(namespace: str = namespace, tables: list[str] = tables) -> tuple[Timed, dict[str, Any]]:
+                pg_reset_namespace(dsn, namespace)
+                shutil.rmtree(dap_tmp, ignore_errors=True)
+                dap_tmp.mkdir(parents=True)
+                return side.dap_run("initdb", {namespace: tables}), {}
+
+            timed_step(progress, f"dap_initdb:{namespace}", initdb)
+
+        def cd2_initial() -> tuple[Timed, dict[str, Any]]:
+            remove_duckdb(cd2_dir)
+            done, steps = side.cd2_run()
+            return done, {"steps": steps}
+
+        timed_step(progress, "cd2_initial", cd2_initial)
+        if not progress.done("initial_checks"):
+            since = watermarks(dsn, side.db)
+            progress.record(
+                "initial_checks",
+                {
+                    "pg_disk_mb": pg_disk_mb(dsn),
+                    "duckdb_disk_mb": side.db.stat().st_size / 1e6,
+                    "rows": {k: int(v[0]) for k, v in duck_checks(side.db).items()},
+                    "since": {k: iso_z(v) for k, v in since.items()},
+                    **compared(dsn, side.db),
+                },
+            )
+        if not progress.done("round_checkpoint"):
+            shell(["bash", "scripts/postgres_service.sh", "checkpoint", PG_CHECKPOINT])
+            copy_duckdb(cd2_dir, checkpoint_dir)
+            progress.record("round_checkpoint", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        if not progress.done("round"):
+            progress.record("round_started", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+            progress.record("round", incremental_round(server, side, progress, dap_tmp))
+    shell(["bash", "scripts/postgres_service.sh", "drop-checkpoint", PG_CHECKPOINT])
+    result = run_result(progress)
+    for leftover in (institution_dir, checkpoint_dir, dap_tmp):
+        shutil.rmtree(leftover, ignore_errors=True)
+    remove_duckdb(cd2_dir)  # keeps cd2/target: dbt's partial parse for the next run
+    progress.path.unlink()
     return result
+
+
+def incremental_round(server: FakeDapServer, side: Side, progress: Progress, dap_tmp: Path) -> dict[str, Any]:
+    """Advance the institution, then ``dap syncdb`` and ``cd2 run`` (both timed) and the checks."""
+    hours = progress.data["identity"]["advance_hours"]
+    since = {k: parse_iso(v) for k, v in progress["initial_checks"]["since"].items()}
+    server.advance(hours)
+    render_s = prerender(server.url, since)
+    shutil.rmtree(dap_tmp, ignore_errors=True)
+    dap_tmp.mkdir(parents=True)
+    dap_calibration = cpu_calibration_s()
+    dap_sync = side.dap_run("syncdb")
+    cd2_calibration = cpu_calibration_s()
+    cd2_sync, steps = side.cd2_run()
+    con = duckdb.connect(str(side.db), read_only=True)
+    changed = con.execute("SELECT sum(rows) FROM cd2_meta.batches WHERE kind = 'incremental'").fetchone()[0]
+    con.close()
+    print(f"  round: dap {dap_sync.seconds:,.1f} s, cd2 {cd2_sync.seconds:,.1f} s", flush=True)
+    return {
+        "render_s": render_s,
+        "changed_rows": int(changed or 0),
+        "dap_syncdb_s": dap_sync.seconds,
+        "dap_rss_mb": dap_sync.peak_rss_mb,
+        "dap_cpu_calibration_s": dap_calibration,
+        "cd2_total_s": cd2_sync.seconds,
+        "cd2_steps_s": steps,
+        "cd2_rss_mb": cd2_sync.peak_rss_mb,
+        "cd2_cpu_calibration_s": cd2_calibration,
+        "pg_disk_mb": pg_disk_mb(side.dsn),
+        "duckdb_disk_mb": side.db.stat().st_size / 1e6,
+        "invocation": progress.data["invocations"],
+        **compared(side.dsn, side.db),
+    }
+
+
+def run_result(progress: Progress) -> dict[str, Any]:
+    """The run's figures from its recorded steps, in the results file's shape."""
+    initdb = [progress[f"dap_initdb:{namespace}"] for namespace in TABLES]
+    cd2, checks = progress["cd2_initial"], progress["initial_checks"]
+    return {
+        "initial": {
+            "render_s": progress["render_initial"]["seconds"],
+            "dap_initdb_s": sum(step["seconds"] for step in initdb),
+            "dap_rss_mb": max(step["rss_mb"] for step in initdb),
+            "cd2_total_s": cd2["seconds"],
+            "cd2_steps_s": cd2["steps"],
+            "cd2_rss_mb": cd2["rss_mb"],
+            **{k: v for k, v in checks.items() if k != "since"},
+        },
+        "advance_hours": progress.data["identity"]["advance_hours"],
+        "incremental": progress["round"],
+        "steps": {name: step for name, step in progress.data["steps"].items() if name.startswith(("dap_", "cd2_"))},
+        "invocations": progress.data["invocations"],
+    }
 
 
 INITIAL_FIGURES = ("dap_initdb_s", "cd2_total_s", "dap_rss_mb", "cd2_rss_mb", "pg_disk_mb", "duckdb_disk_mb")
@@ -454,39 +642,37 @@ def main() -> int:
         report = json.loads(args.out.read_text(encoding="utf-8"))
     report["command"] = " ".join(sys.argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cd2-vs-dap-") as tmp:
-        cd2_dir = Path(tmp) / "cd2"
-        warm_parse(cd2_dir)
-        for profile in args.profiles.split(","):
-            pristine = ensure_generated(profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
-            entry = report["profiles"].setdefault(profile, {"runs": []})
-            hours = args.advance_hours or ADVANCE_HOURS[profile]
-            kept = comparable_runs(entry["runs"], hours, code)
-            if len(kept) < len(entry["runs"]):
-                print(
-                    f"  {profile}: {len(entry['runs']) - len(kept)} earlier runs had another round size "
-                    f"or cd2 code version (now {code}); dropped",
-                    flush=True,
-                )
-                entry["runs"] = kept
-            while len(entry["runs"]) < args.repeat:
-                i = len(entry["runs"])
-                run = one_run(
-                    pristine,
-                    Path(tmp) / f"{profile}-{i}",
-                    cd2_dir,
-                    server_config(profile, args.seed),
-                    dsn,
-                    dap,
-                    hours,
-                )
-                run["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                run["cd2_code"] = code
-                print(json.dumps({"profile": profile, "run": i, **run}, default=str), flush=True)
-                entry["runs"].append(run)
-                entry["summary"] = summarize(entry["runs"])
-                args.out.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-            print(json.dumps({"profile": profile, "summary": entry["summary"]}), flush=True)
+    for profile in args.profiles.split(","):
+        pristine = ensure_generated(profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
+        entry = report["profiles"].setdefault(profile, {"runs": []})
+        hours = args.advance_hours or ADVANCE_HOURS[profile]
+        kept = comparable_runs(entry["runs"], hours, code)
+        if len(kept) < len(entry["runs"]):
+            print(
+                f"  {profile}: {len(entry['runs']) - len(kept)} earlier runs had another round size "
+                f"or cd2 code version (now {code}); dropped",
+                flush=True,
+            )
+            entry["runs"] = kept
+        while len(entry["runs"]) < args.repeat:
+            i = len(entry["runs"])
+            identity = {
+                "profile": profile,
+                "seed": args.seed,
+                "run": i,
+                "cd2_code": code,
+                "advance_hours": hours,
+                "out": str(args.out.resolve()),
+            }
+            run_dir = RUNS_DIR / f"{profile}-seed{args.seed}"
+            run = one_run(pristine, run_dir, server_config(profile, args.seed), dsn, dap, identity)
+            run["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            run["cd2_code"] = code
+            print(json.dumps({"profile": profile, "run": i, **run}, default=str), flush=True)
+            entry["runs"].append(run)
+            entry["summary"] = summarize(entry["runs"])
+            args.out.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+        print(json.dumps({"profile": profile, "summary": entry.get("summary")}), flush=True)
     print(f"wrote {args.out}")
     return 0
 

@@ -72,7 +72,26 @@ def profile_table(name: str, entry: dict[str, Any]) -> list[str]:
         "",
         f"Single runs: initial {_runs_line(runs, 'initial', 'dap_initdb_s')}; "
         f"incremental {_runs_line(runs, 'incremental', 'dap_syncdb_s')}.",
+        *resumed_runs(runs),
     ]
+
+
+def resumed_runs(runs: list[dict[str, Any]]) -> list[str]:
+    """A line per run whose steps were timed by more than one invocation of the benchmark (each
+    step whole, but possibly on a machine running at another speed): when each step started and
+    how long a fixed Python loop took just before it."""
+    lines = []
+    for number, run in enumerate(runs, start=1):
+        if run.get("invocations", 1) <= 1:
+            continue
+        steps = "; ".join(
+            f"{name} {step['started_at']} (invocation {step['invocation']}, loop {step['cpu_calibration_s']:.2f} s)"
+            for name, step in run.get("steps", {}).items()
+        )
+        lines.append(
+            f"Run {number} was resumed: {run['invocations']} invocations of the benchmark timed its steps: {steps}."
+        )
+    return ["", *lines] if lines else []
 
 
 def scaling_table(profiles: dict[str, dict[str, Any]]) -> list[str]:

@@ -7,6 +7,10 @@
 #   scripts/postgres_service.sh dsn       same as status
 #   scripts/postgres_service.sh stop      stop the private cluster (keeps its data directory)
 #   scripts/postgres_service.sh destroy   stop it and delete its data directory
+#   scripts/postgres_service.sh checkpoint NAME       copy database dapdb to dapdb_NAME (a benchmark
+#                                                     saves its state before a step it may redo)
+#   scripts/postgres_service.sh rollback NAME         replace dapdb by a copy of dapdb_NAME
+#   scripts/postgres_service.sh drop-checkpoint NAME  drop dapdb_NAME if it exists
 #
 # The cluster is our own (initdb + pg_ctl run as the `postgres` OS user), not Debian's `main`
 # cluster, so it needs no systemd, leaves the system's clusters alone and listens on a free
@@ -166,6 +170,51 @@ cmd_stop() {
     fi
 }
 
+checkpoint_name() {
+    [[ "${1:-}" =~ ^[a-z0-9_]+$ ]] || die "a checkpoint name is lower-case letters, digits and _ (got '${1:-}')"
+    echo "dapdb_$1"
+}
+
+# Copies one database to another with a file copy (no WAL for every block); neither may be in use.
+copy_database() {
+    local from="$1" to="$2"
+    psql_super -v from="$from" -v to="$to" <<'SQL' >/dev/null
+SET client_min_messages = warning;
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN (:'from', :'to');
+SELECT format('DROP DATABASE IF EXISTS %I', :'to') \gexec
+SELECT format('CREATE DATABASE %I OWNER dap TEMPLATE %I STRATEGY FILE_COPY', :'to', :'from') \gexec
+SQL
+}
+
+cmd_checkpoint() {
+    local name
+    name="$(checkpoint_name "${1:-}")"
+    load_layout
+    is_running || die "not running"
+    copy_database dapdb "$name"
+    log "saved dapdb as $name"
+}
+
+cmd_rollback() {
+    local name
+    name="$(checkpoint_name "${1:-}")"
+    load_layout
+    is_running || die "not running"
+    [[ "$(psql_super -At -v name="$name" <<<"SELECT count(*) FROM pg_database WHERE datname = :'name'")" == 1 ]] ||
+        die "no checkpoint $name to roll back to"
+    copy_database "$name" dapdb
+    log "dapdb is now a copy of $name"
+}
+
+cmd_drop_checkpoint() {
+    local name
+    name="$(checkpoint_name "${1:-}")"
+    load_layout
+    is_running || die "not running"
+    psql_super -v name="$name" <<<"SET client_min_messages = warning;
+SELECT format('DROP DATABASE IF EXISTS %I', :'name') \gexec" >/dev/null
+}
+
 cmd_destroy() {
     cmd_stop
     rm -rf "$base"
@@ -178,5 +227,8 @@ case "${1:-}" in
     status | dsn) cmd_status ;;
     stop) cmd_stop ;;
     destroy) cmd_destroy ;;
-    *) die "usage: $0 install|start|status|stop|destroy" ;;
+    checkpoint) cmd_checkpoint "${2:-}" ;;
+    rollback) cmd_rollback "${2:-}" ;;
+    drop-checkpoint) cmd_drop_checkpoint "${2:-}" ;;
+    *) die "usage: $0 install|start|status|stop|destroy|checkpoint NAME|rollback NAME|drop-checkpoint NAME" ;;
 esac

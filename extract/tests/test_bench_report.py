@@ -105,3 +105,28 @@ def test_profiles_of_different_code_versions_are_flagged() -> None:
 def test_no_finished_run_is_an_error() -> None:
     with pytest.raises(SystemExit, match="no finished runs"):
         _load().report({"profiles": {"demo": {"runs": []}}})
+
+
+def test_a_run_resumed_across_invocations_says_when_each_step_ran_and_at_what_speed() -> None:
+    report = _load()
+    resumed = {
+        **_run(100.0, 10.0, 20.0, 5.0),
+        "invocations": 2,
+        "steps": {
+            "dap_initdb:canvas": {"started_at": "2026-11-28T02:50:00Z", "invocation": 1, "cpu_calibration_s": 0.281},
+            "dap_initdb:canvas_logs": {
+                "started_at": "2026-11-29T01:00:00Z",
+                "invocation": 2,
+                "cpu_calibration_s": 0.14,
+            },
+        },
+    }
+    whole = _run(100.0, 10.0, 20.0, 5.0)
+    entry = _entry({"canvas.users": 10}, [whole, resumed], (100.0, 10.0), (20.0, 5.0))
+    text = "\n".join(report.profile_table("large", entry))
+    assert "Run 1 was resumed" not in text
+    assert (
+        "Run 2 was resumed: 2 invocations of the benchmark timed its steps: "
+        "dap_initdb:canvas 2026-11-28T02:50:00Z (invocation 1, loop 0.28 s); "
+        "dap_initdb:canvas_logs 2026-11-29T01:00:00Z (invocation 2, loop 0.14 s)." in text
+    )
