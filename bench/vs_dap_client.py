@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,7 @@ EARLIER_ADVANCE_HOURS = 24.0  # runs recorded before the per-profile hours carry
 # invocations so a run can outlive its process.
 RUNS_DIR = ROOT / ".cache" / "vs-dap-runs"
 PG_CHECKPOINT = "before_round"  # a copy of dapdb before the round (scripts/postgres_service.sh)
+DUCKDB_FILES = ("cd2.duckdb", "cd2.duckdb.wal")
 # cd2 run's summary lines: "sync: ... in 12.3s", "dbt parse: ok in 4.1s (...)"
 STEP_LINE = re.compile(r"^(sync|dbt [a-z -]+): .* in ([\d,.]+)s")
 CHECK_COLUMNS = {  # a nullable column and a timestamp per table, for the equality check
@@ -142,8 +144,18 @@ def pg_reset(dsn: str) -> None:
     psql(
         dsn,
         "DROP SCHEMA IF EXISTS canvas CASCADE; DROP SCHEMA IF EXISTS canvas_logs CASCADE; "
-        "DROP SCHEMA IF EXISTS instructure_dap CASCADE;",
+        "DROP SCHEMA IF EXISTS instructure_dap CASCADE; DROP SCHEMA IF EXISTS cd2_bench CASCADE;",
     )
+
+
+def pg_run_id(dsn: str) -> str | None:
+    """Which run's state dapdb holds (every profile's runs share the one database)."""
+    rows = psql(dsn, "SELECT CASE WHEN to_regclass('cd2_bench.run') IS NOT NULL THEN 1 ELSE 0 END")
+    return psql(dsn, "SELECT id FROM cd2_bench.run")[0][0] if rows[0][0] == "1" else None
+
+
+def pg_mark_run(dsn: str, run_id: str) -> None:
+    psql(dsn, f"CREATE SCHEMA cd2_bench; CREATE TABLE cd2_bench.run AS SELECT '{run_id}'::text AS id;")
 
 
 def pg_checks(dsn: str) -> dict[str, list[str]]:
@@ -324,8 +336,9 @@ def watermarks(dsn: str, db: Path) -> dict[str, datetime]:
     return {qname: duck[qname] for qname in wanted}
 
 
-def compared(dsn: str, db: Path) -> dict[str, Any]:
-    checks_pg, checks_duck = pg_checks(dsn), duck_checks(db)
+def compared(dsn: str, checks_duck: dict[str, list[str]]) -> dict[str, Any]:
+    """PostgreSQL's checks against DuckDB's (already taken: the caller also reports its rows)."""
+    checks_pg = pg_checks(dsn)
     out: dict[str, Any] = {"equal": checks_pg == checks_duck}
     if checks_pg != checks_duck:
         out["diff"] = {k: (checks_pg[k], checks_duck[k]) for k in checks_pg if checks_pg[k] != checks_duck[k]}
@@ -338,6 +351,10 @@ def server_config(profile: str, seed: int) -> ServerConfig:
     the same keys."""
     cache = ROOT / ".cache" / "vs-dap-render" / f"{profile}-seed{seed}"
     return ServerConfig(port=0, cache_dir=cache, rows_per_file=250_000)
+
+
+def utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cpu_calibration_s() -> float:
@@ -396,23 +413,32 @@ def pg_reset_namespace(dsn: str, namespace: str) -> None:
 
 
 def remove_duckdb(cd2_dir: Path) -> None:
-    for name in ("cd2.duckdb", "cd2.duckdb.wal"):
+    for name in DUCKDB_FILES:
         (cd2_dir / name).unlink(missing_ok=True)
     shutil.rmtree(cd2_dir / ".cd2_work_cd2", ignore_errors=True)
 
 
 def copy_duckdb(source_dir: Path, target_dir: Path) -> None:
     target_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("cd2.duckdb", "cd2.duckdb.wal"):
+    for name in DUCKDB_FILES:
         (target_dir / name).unlink(missing_ok=True)
         if (source_dir / name).exists():
             shutil.copy2(source_dir / name, target_dir / name)
 
 
-def copy_institution(pristine: Institution, target: Path) -> Institution:
+def copy_institution(pristine: Institution, target: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(pristine.store.root, target)
-    return Institution.open(target)
+
+
+def empty_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
+def pg_checkpoint(action: str) -> None:
+    """``checkpoint``, ``rollback`` or ``drop-checkpoint`` of the copy of dapdb taken before the round."""
+    shell(["bash", "scripts/postgres_service.sh", action, PG_CHECKPOINT])
 
 
 def timed_step(progress: Progress, step: str, run: Any) -> dict[str, Any]:
@@ -420,7 +446,7 @@ def timed_step(progress: Progress, step: str, run: Any) -> dict[str, Any]:
     speed just before it, when it started and in which invocation of the script."""
     if not progress.done(step):
         calibration = cpu_calibration_s()
-        started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started_at = utc_stamp()
         done, extra = run()
         progress.record(
             step,
@@ -444,6 +470,17 @@ def one_run(
     namespace by ``dap``, the initial ``cd2 run``, then the incremental round as one step, taken
     from a saved copy of both databases and the institution if an earlier invocation started it."""
     progress = Progress(run_dir, identity)
+    if progress.done("setup") and not progress.done("round"):
+        ours = True
+        if progress.done("round_started"):  # PostgreSQL back to its copy from before the round
+            try:
+                pg_checkpoint("rollback")
+            except subprocess.CalledProcessError:  # the copy is gone: another run dropped it
+                ours = False
+        if not ours or pg_run_id(dsn) != progress["setup"].get("run_id"):
+            print("  PostgreSQL no longer holds this run's state (another run used it): starting again", flush=True)
+            progress.data["steps"] = {}
+            progress.save()
     cd2_dir = run_dir / "cd2"
     institution_dir = run_dir / "institution"
     checkpoint_dir = run_dir / "before_round"
@@ -451,13 +488,14 @@ def one_run(
     if not progress.done("setup"):
         copy_institution(pristine, institution_dir)
         pg_reset(dsn)
-        shell(["bash", "scripts/postgres_service.sh", "drop-checkpoint", PG_CHECKPOINT])
+        pg_checkpoint("drop-checkpoint")
         remove_duckdb(cd2_dir)
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
-        progress.record("setup", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        run_id = uuid.uuid4().hex
+        pg_mark_run(dsn, run_id)
+        progress.record("setup", {"at": utc_stamp(), "run_id": run_id})
     if progress.done("round_started") and not progress.done("round"):
         print("  the round was cut off: restoring both databases and the institution from before it", flush=True)
-        shell(["bash", "scripts/postgres_service.sh", "rollback", PG_CHECKPOINT])
         copy_duckdb(checkpoint_dir, cd2_dir)
         copy_institution(pristine, institution_dir)
         progress.forget("round_started")
@@ -474,8 +512,7 @@ def one_run(
 
             def initdb(namespace: str = namespace, tables: list[str] = tables) -> tuple[Timed, dict[str, Any]]:
                 pg_reset_namespace(dsn, namespace)
-                shutil.rmtree(dap_tmp, ignore_errors=True)
-                dap_tmp.mkdir(parents=True)
+                empty_dir(dap_tmp)
                 return side.dap_run("initdb", {namespace: tables}), {}
 
             timed_step(progress, f"dap_initdb:{namespace}", initdb)
@@ -488,24 +525,25 @@ def one_run(
         timed_step(progress, "cd2_initial", cd2_initial)
         if not progress.done("initial_checks"):
             since = watermarks(dsn, side.db)
+            checks = duck_checks(side.db)
             progress.record(
                 "initial_checks",
                 {
                     "pg_disk_mb": pg_disk_mb(dsn),
                     "duckdb_disk_mb": side.db.stat().st_size / 1e6,
-                    "rows": {k: int(v[0]) for k, v in duck_checks(side.db).items()},
+                    "rows": {k: int(v[0]) for k, v in checks.items()},
                     "since": {k: iso_z(v) for k, v in since.items()},
-                    **compared(dsn, side.db),
+                    **compared(dsn, checks),
                 },
             )
         if not progress.done("round_checkpoint"):
-            shell(["bash", "scripts/postgres_service.sh", "checkpoint", PG_CHECKPOINT])
+            pg_checkpoint("checkpoint")
             copy_duckdb(cd2_dir, checkpoint_dir)
-            progress.record("round_checkpoint", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+            progress.record("round_checkpoint", {"at": utc_stamp()})
         if not progress.done("round"):
-            progress.record("round_started", {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+            progress.record("round_started", {"at": utc_stamp()})
             progress.record("round", incremental_round(server, side, progress, dap_tmp))
-    shell(["bash", "scripts/postgres_service.sh", "drop-checkpoint", PG_CHECKPOINT])
+    pg_checkpoint("drop-checkpoint")
     result = run_result(progress)
     for leftover in (institution_dir, checkpoint_dir, dap_tmp):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -520,8 +558,7 @@ def incremental_round(server: FakeDapServer, side: Side, progress: Progress, dap
     since = {k: parse_iso(v) for k, v in progress["initial_checks"]["since"].items()}
     server.advance(hours)
     render_s = prerender(server.url, since)
-    shutil.rmtree(dap_tmp, ignore_errors=True)
-    dap_tmp.mkdir(parents=True)
+    empty_dir(dap_tmp)
     dap_calibration = cpu_calibration_s()
     dap_sync = side.dap_run("syncdb")
     cd2_calibration = cpu_calibration_s()
@@ -543,7 +580,7 @@ def incremental_round(server: FakeDapServer, side: Side, progress: Progress, dap
         "pg_disk_mb": pg_disk_mb(side.dsn),
         "duckdb_disk_mb": side.db.stat().st_size / 1e6,
         "invocation": progress.data["invocations"],
-        **compared(side.dsn, side.db),
+        **compared(side.dsn, duck_checks(side.db)),
     }
 
 
@@ -666,7 +703,7 @@ def main() -> int:
             }
             run_dir = RUNS_DIR / f"{profile}-seed{args.seed}"
             run = one_run(pristine, run_dir, server_config(profile, args.seed), dsn, dap, identity)
-            run["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            run["finished_at"] = utc_stamp()
             run["cd2_code"] = code
             print(json.dumps({"profile": profile, "run": i, **run}, default=str), flush=True)
             entry["runs"].append(run)

@@ -27,6 +27,7 @@ class World:
         self.bench = bench
         self.calls: list[str] = []
         self.crash_at: str | None = None
+        self.pg_run: str | None = None  # the run whose state PostgreSQL holds
         self.pristine = tmp_path / "pristine"
         self.pristine.mkdir()
 
@@ -85,13 +86,15 @@ class World:
         monkeypatch.setattr(bench, "shell", lambda cmd: world.calls.append(" ".join(cmd[2:])) or "")
         monkeypatch.setattr(bench, "pg_reset", lambda dsn: world.calls.append("pg reset"))
         monkeypatch.setattr(bench, "pg_reset_namespace", lambda dsn, ns: world.calls.append(f"pg reset {ns}"))
+        monkeypatch.setattr(bench, "pg_mark_run", lambda dsn, run_id: setattr(world, "pg_run", run_id))
+        monkeypatch.setattr(bench, "pg_run_id", lambda dsn: world.pg_run)
         monkeypatch.setattr(bench, "warm_parse", lambda cd2_dir: None)
         monkeypatch.setattr(bench, "prerender", lambda url, since: 0.1)
         monkeypatch.setattr(bench, "cpu_calibration_s", lambda: 0.25)
         monkeypatch.setattr(bench, "watermarks", lambda dsn, db: {"canvas.users": datetime(2026, 1, 1)})
         monkeypatch.setattr(bench, "pg_disk_mb", lambda dsn: 3.0)
         monkeypatch.setattr(bench, "duck_checks", lambda db: {"canvas.users": ["5"]})
-        monkeypatch.setattr(bench, "compared", lambda dsn, db: {"equal": True})
+        monkeypatch.setattr(bench, "compared", lambda dsn, checks_duck: {"equal": True})
 
     def run(self, run_dir: Path, identity: dict[str, Any] = IDENTITY) -> dict[str, Any]:
         self.calls = []
@@ -150,6 +153,20 @@ def test_progress_of_another_identity_starts_the_run_afresh(world: World, tmp_pa
     world.run(run_dir, {**IDENTITY, "cd2_code": "bbbbbbbbbbbb"})
     assert world.calls[:3] == ["copy institution", "pg reset", "drop-checkpoint before_round"]
     assert "dap initdb canvas" in world.calls
+
+
+def test_a_run_whose_postgresql_state_another_run_replaced_starts_again(world: World, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    world.crash_at = "dap initdb canvas_logs"
+    with pytest.raises(KilledError):
+        world.run(run_dir)
+    world.pg_run = "another run's"  # e.g. a tiny run in between reset dapdb
+
+    result = world.run(run_dir)
+    assert world.calls[:4] == ["copy institution", "pg reset", "drop-checkpoint before_round", "pg reset canvas"]
+    assert "dap initdb canvas" in world.calls  # its recorded time no longer matches the data: redone
+    assert result["initial"]["dap_initdb_s"] == 20.0
+    assert {step["invocation"] for step in result["steps"].values()} == {2}
 
 
 def test_progress_is_saved_at_each_step_and_read_back(tmp_path: Path) -> None:
