@@ -72,7 +72,32 @@ def profile_table(name: str, entry: dict[str, Any]) -> list[str]:
         "",
         f"Single runs: initial {_runs_line(runs, 'initial', 'dap_initdb_s')}; "
         f"incremental {_runs_line(runs, 'incremental', 'dap_syncdb_s')}.",
+        *run_speeds(runs, rows),
         *resumed_runs(runs),
+    ]
+
+
+def run_speeds(runs: list[dict[str, Any]], rows: int) -> list[str]:
+    """How fast the machine was in each run, and each run's ratios: a median taken over runs on
+    machines of different speed says so. Runs recorded before steps had start times are left out."""
+    parts = []
+    for number, run in enumerate(runs, start=1):
+        first = next(iter(run.get("steps", {}).values()), None)
+        if first is None or "started_at" not in first:
+            continue
+        init, inc = run["initial"], run["incremental"]
+        parts.append(
+            f"run {number} from {first['started_at']}, loop {first['cpu_calibration_s']:.2f} s, "
+            f"`initdb` {rows / init['dap_initdb_s']:,.0f} rows/s, "
+            f"{init['dap_initdb_s'] / init['cd2_total_s']:,.1f}{TIMES} / "
+            f"{inc['dap_syncdb_s'] / inc['cd2_total_s']:,.1f}{TIMES}"
+        )
+    if not parts:
+        return []
+    return [
+        "",
+        "Machine speed and ratios (initial / round) per run; the loop is a fixed Python loop timed before "
+        f"`dap`'s first step (shorter is faster): {'; '.join(parts)}.",
     ]
 
 

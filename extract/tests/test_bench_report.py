@@ -130,3 +130,23 @@ def test_a_run_resumed_across_invocations_says_when_each_step_ran_and_at_what_sp
         "dap_initdb:canvas 2026-11-28T02:50:00Z (invocation 1, loop 0.28 s); "
         "dap_initdb:canvas_logs 2026-11-29T01:00:00Z (invocation 2, loop 0.14 s)." in text
     )
+
+
+def test_each_run_with_step_records_states_its_machine_speed_and_ratios() -> None:
+    report = _load()
+    timed = {
+        **_run(1000.0, 40.0, 60.0, 12.0),
+        "steps": {
+            "dap_initdb:canvas": {"started_at": "2026-11-28T19:43:42Z", "invocation": 1, "cpu_calibration_s": 0.121}
+        },
+    }
+    older = _run(100.0, 10.0, 20.0, 5.0)  # recorded before steps had start times
+    entry = _entry({"canvas.users": 50_000}, [older, timed], (1000.0, 40.0), (60.0, 12.0))
+    text = "\n".join(report.profile_table("large", entry)).replace("\u00d7", "x")
+    assert (
+        "(shorter is faster): run 2 from 2026-11-28T19:43:42Z, loop 0.12 s, `initdb` 50 rows/s, 25.0x / 5.0x." in text
+    )
+    assert "run 1 from" not in text
+    assert "Machine speed" not in "\n".join(
+        report.profile_table("large", _entry({"t": 1}, [older], (1.0, 1.0), (1.0, 1.0)))
+    )
