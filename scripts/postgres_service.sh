@@ -170,6 +170,12 @@ cmd_stop() {
     fi
 }
 
+# The checkpoint commands work on the running server's databases.
+require_running() {
+    load_layout
+    is_running || die "not running (start it with: $0 start)"
+}
+
 checkpoint_name() {
     [[ "${1:-}" =~ ^[a-z0-9_]+$ ]] || die "a checkpoint name is lower-case letters, digits and _ (got '${1:-}')"
     echo "dapdb_$1"
@@ -189,8 +195,7 @@ SQL
 cmd_checkpoint() {
     local name
     name="$(checkpoint_name "${1:-}")"
-    load_layout
-    is_running || die "not running"
+    require_running
     copy_database dapdb "$name"
     log "saved dapdb as $name"
 }
@@ -198,8 +203,7 @@ cmd_checkpoint() {
 cmd_rollback() {
     local name
     name="$(checkpoint_name "${1:-}")"
-    load_layout
-    is_running || die "not running"
+    require_running
     [[ "$(psql_super -At -v name="$name" <<<"SELECT count(*) FROM pg_database WHERE datname = :'name'")" == 1 ]] ||
         die "no checkpoint $name to roll back to"
     copy_database "$name" dapdb
@@ -209,8 +213,7 @@ cmd_rollback() {
 cmd_drop_checkpoint() {
     local name
     name="$(checkpoint_name "${1:-}")"
-    load_layout
-    is_running || die "not running"
+    require_running
     psql_super -v name="$name" <<<"SET client_min_messages = warning;
 SELECT format('DROP DATABASE IF EXISTS %I', :'name') \gexec" >/dev/null
 }
