@@ -63,5 +63,12 @@ test: setup
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint services dbt-check
 	$(MAKE) --no-print-directory pytest
 
+# The long part of the crash suite (bench/README.md, "soak.py"): 20 trials of every fault class and
+# 100 rounds of `cd2 run` in a row on the tiny institution, about an hour on 2 cores; results in
+# bench/results/soak_tiny.json. Resize with e.g. SOAK_ARGS="--trials 2 --rounds 5".
+.PHONY: soak
+soak: setup
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
 clean:
 	rm -rf .cache/test .cache/dbt-check target logs

@@ -1,18 +1,23 @@
 """The ``cd2`` command line.
 
 Sub-commands are thin: each parses its flags and hands over to the module that owns the job.
+Every failure ends in one line naming the cause and the fix (the traceback only with
+``--debug``) and an exit code from ``extract.failures``: 1 some tables failed, 2 usage or
+configuration, 3 could not start, 4 an unexpected error. Secrets are never flag values
+(a flag's value is visible to every user in ``ps``): they come from the environment or a file.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from extract import __version__
 
@@ -21,11 +26,24 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from extract.dap.client import DapClient
-    from extract.sync.runner import SyncReport
+    from extract.sync.runner import SyncReport, TableResult
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+from extract.failures import (
+    EXIT_CANNOT_START,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    UsageError,
+)
+
+EXIT_FAILURE = EXIT_FAILED
+SECRETS_HELP = (
+    "Secrets are never passed as flag values (visible in `ps`): the client secret comes from "
+    "$DAP_CLIENT_SECRET or --client-secret-file (a file, or - for standard input)."
+)
 # The synthetic institution sizes (extract.synth.PROFILES); listed here so that building the
 # parser does not import the generator.
 PROFILE_NAMES = ("tiny", "demo", "large")
@@ -33,7 +51,37 @@ PROFILE_NAMES = ("tiny", "demo", "large")
 
 def default_db_path() -> Path:
     """The DuckDB file shared by the extractor and dbt: ``$CD2_DB`` or ``data/cd2.duckdb``."""
-    return Path(os.environ.get("CD2_DB", "data/cd2.duckdb"))
+    return Path(os.environ.get("CD2_DB") or "data/cd2.duckdb")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+class _RefusedSecretFlag(argparse.Action):
+    """``--client-secret VALUE`` is refused by name, with where the secret goes instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.error("there is no --client-secret flag (`ps` would show its value to every user): " + SECRETS_HELP)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (the cause and where to look), not the whole usage block. No
+    abbreviated flags: ``--client-secret`` must not be taken for ``--client-secret-file``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}; see `{self.prog} --help`\n")
 
 
 def _add_synth_options(parser: argparse.ArgumentParser, default_profile: str) -> None:
@@ -48,12 +96,18 @@ def _add_synth_options(parser: argparse.ArgumentParser, default_profile: str) ->
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cd2",
         description="Canvas Data 2 → DuckDB: extract with the DAP Query API, model with dbt.",
+        epilog=(
+            f"{SECRETS_HELP} Exit codes: 0 ok, 1 some tables or dbt nodes failed (re-run to finish), "
+            "2 bad usage or configuration, 3 could not start (database locked or not cd2's, no credentials, "
+            "API unreachable), 4 unexpected error (a bug: run again with --debug and report it)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"cd2 {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (implies --verbose)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     fake = sub.add_parser(
@@ -65,7 +119,13 @@ def _build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
     fake.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port)")
     fake.add_argument("--client-id", default=None, help="accepted client id (default: the documented demo id)")
-    fake.add_argument("--client-secret", default=None, help="accepted client secret (default: the demo secret)")
+    fake.add_argument(
+        "--client-secret-file",
+        type=Path,
+        default=None,
+        help="file holding the accepted client secret, - for stdin (default: the demo secret)",
+    )
+    fake.add_argument("--client-secret", nargs="?", action=_RefusedSecretFlag, help=argparse.SUPPRESS)
     fake.add_argument("--rate-limits", action="store_true", help="enforce the real API's per-endpoint limits")
     fake.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     fake.set_defaults(handler=_cmd_fake_server)
@@ -94,15 +154,18 @@ def _build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--table", default="all", help="comma-separated table names, or 'all' (default)")
     sync.add_argument("--format", choices=("jsonl", "parquet", "csv", "tsv"), default="jsonl", help="file format")
     sync.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
-    sync.add_argument("--concurrency", type=int, default=4, help="tables in flight at once (default 4)")
-    sync.add_argument("--download-concurrency", type=int, default=8, help="parallel file downloads (default 8)")
+    sync.add_argument("--concurrency", type=positive_int, default=4, help="tables in flight at once (default 4)")
+    sync.add_argument(
+        "--download-concurrency", type=positive_int, default=8, help="parallel file downloads (default 8)"
+    )
     sync.add_argument(
         "--no-auto-resnapshot",
         dest="auto_resnapshot",
         action="store_false",
         help="fail instead of taking a new snapshot on SnapshotRequired / OutOfRange",
     )
-    sync.add_argument("--max-retries", type=int, default=8, help="attempts per API call on 429/5xx/timeouts")
+    sync.add_argument("--max-retries", type=positive_int, default=8, help="attempts per API call on 429/5xx/timeouts")
+    _add_foreign_option(sync)
     sync.add_argument("--no-rate-limit", action="store_true", help="do not throttle to the API's documented limits")
     _add_output_options(sync)
     sync.set_defaults(handler=_cmd_sync)
@@ -123,11 +186,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-docs", action="store_true", help="do not build the docs site")
     run.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="do not refresh the read copy for BI tools and notebooks (publish: in cd2.yml)",
+    )
+    run.add_argument(
         "--no-rate-limit",
         action="store_true",
         help="do not throttle to the API's documented limits (for the bundled fake API)",
     )
     run.add_argument("--project-dir", type=Path, default=Path(), help="dbt project directory")
+    _add_foreign_option(run)
     _add_output_options(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -143,9 +212,20 @@ def _build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--schema-file", type=Path, default=None, help="a `dap schema` output file")
     importer.add_argument("--csv-null", default=None, help="how NULL is written in CSV files (default: empty)")
     importer.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
+    importer.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="import files older than the table's watermark, moving the watermark back to them",
+    )
+    _add_foreign_option(importer)
     importer.set_defaults(handler=_cmd_import)
 
-    status = sub.add_parser("status", help="per-table watermark, staleness, rows, schema version, last error")
+    status = sub.add_parser(
+        "status",
+        help="per-table watermark, staleness, rows, schema version, last error (read-only)",
+        description="Read-only: never creates or changes a file. While a round holds the file, the published "
+        "read copy is shown.",
+    )
     status.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $CD2_DB or data/cd2.duckdb)")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(handler=_cmd_status)
@@ -186,7 +266,37 @@ def _build_parser() -> argparse.ArgumentParser:
 def _add_api_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", default=None, help="DAP API URL (default: $DAP_API_URL or Instructure's)")
     parser.add_argument("--client-id", default=None, help="client id (default: $DAP_CLIENT_ID)")
-    parser.add_argument("--client-secret", default=None, help="client secret (default: $DAP_CLIENT_SECRET)")
+    parser.add_argument(
+        "--client-secret-file",
+        type=Path,
+        default=None,
+        help="read the client secret from this file (- for standard input) instead of $DAP_CLIENT_SECRET; "
+        "there is no flag for the value itself, which `ps` would show",
+    )
+    parser.add_argument("--client-secret", nargs="?", action=_RefusedSecretFlag, help=argparse.SUPPRESS)
+
+
+def _add_foreign_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-foreign-db",
+        action="store_true",
+        help="write into a DuckDB file that holds tables but no cd2_meta schema (refused by default)",
+    )
+
+
+def read_secret_file(path: Path) -> str:
+    """The first line of ``path`` (``-``: standard input), stripped; a clear error if unreadable or empty."""
+    try:
+        text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"cannot read the client secret file {path}: {exc.strerror or exc}", "check --client-secret-file"
+        ) from None
+    lines = text.splitlines()
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise UsageError(f"the client secret file {path} is empty", "put the secret on its first line")
+    return secret
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -199,29 +309,39 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _client_secret(args: argparse.Namespace) -> str | None:
+    """The client secret from --client-secret-file, else None (the environment is read later)."""
+    path = getattr(args, "client_secret_file", None)
+    return read_secret_file(path) if path is not None else None
+
+
 def _client(args: argparse.Namespace, **kwargs: object) -> DapClient:
+    from extract import redact
     from extract.dap.auth import Credentials
     from extract.dap.client import DapClient
 
-    credentials = Credentials.from_env(args.base_url, args.client_id, args.client_secret)
+    credentials = Credentials.from_env(args.base_url, args.client_id, _client_secret(args))
+    redact.register(credentials.client_secret)
     return DapClient(credentials, **kwargs)  # type: ignore[arg-type]
 
 
-def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
-    import duckdb
+def _memory_limit() -> str | None:
+    from extract.config import MEMORY_LIMIT_ENV, ConfigError, checked_memory_limit
 
-    from extract.config import MEMORY_LIMIT_ENV, ConfigError, checked_memory_limit, duckdb_settings
-
-    db = path or default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    value = os.environ.get(MEMORY_LIMIT_ENV)
     try:
-        memory_limit = checked_memory_limit(os.environ[MEMORY_LIMIT_ENV]) if os.environ.get(MEMORY_LIMIT_ENV) else None
+        return checked_memory_limit(value) if value else None
     except ConfigError as exc:
-        raise SystemExit(f"cd2: {MEMORY_LIMIT_ENV}: {exc}") from None
-    try:
-        return duckdb.connect(str(db), config=duckdb_settings(memory_limit))
-    except duckdb.IOException as exc:
-        raise SystemExit(f"cd2: cannot open {db}: {exc} (is another cd2 or dbt process using it?)") from None
+        raise UsageError(f"{MEMORY_LIMIT_ENV}: {exc}", f"set {MEMORY_LIMIT_ENV} to a size such as 8GB") from None
+
+
+def _connect(path: Path | None, *, read_only: bool = False, allow_foreign: bool = False) -> duckdb.DuckDBPyConnection:
+    from extract.config import duckdb_settings
+    from extract.database import open_database
+
+    memory_limit = _memory_limit()  # checked for every command: a bad value is named at once
+    settings = {} if read_only else duckdb_settings(memory_limit)
+    return open_database(path or default_db_path(), read_only=read_only, config=settings, allow_foreign=allow_foreign)
 
 
 def _progress_printer() -> Callable[[str], None]:
@@ -252,7 +372,7 @@ def _cmd_fake_server(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         client_id=args.client_id or DEFAULT_CLIENT_ID,
-        client_secret=args.client_secret or DEFAULT_CLIENT_SECRET,
+        client_secret=read_secret_file(args.client_secret_file) if args.client_secret_file else DEFAULT_CLIENT_SECRET,
         rate_limits=args.rate_limits,
         token_lifetime_s=args.token_lifetime,
     )
@@ -282,13 +402,26 @@ def _cmd_fake_server(args: argparse.Namespace) -> int:
 
 
 def _selected_tables(args: argparse.Namespace, client: DapClient) -> list[str]:
+    from extract.dap.errors import NotFoundError
+    from extract.names import is_safe_name
+
     namespaces: list[str] = []
     for item in args.namespace or ["canvas,canvas_logs"]:
         namespaces += [n.strip() for n in item.split(",") if n.strip()]
+    for namespace in namespaces:
+        if not is_safe_name(namespace):
+            raise UsageError(f"{namespace!r} is not a namespace name", "use e.g. --namespace canvas")
     wanted = [t.strip() for t in args.table.split(",") if t.strip()]
+    if not wanted:
+        raise UsageError("--table names no table", "give table names, or 'all'")
     selected: list[str] = []
     for namespace in namespaces:
-        available = client.list_tables(namespace)
+        try:
+            available = client.list_tables(namespace)
+        except NotFoundError:
+            raise UsageError(
+                f"the DAP API has no namespace {namespace!r}", "see `cd2 list --namespace canvas`"
+            ) from None
         if wanted == ["all"]:
             selected += [f"{namespace}.{t}" for t in available]
         else:
@@ -296,20 +429,23 @@ def _selected_tables(args: argparse.Namespace, client: DapClient) -> list[str]:
     if wanted != ["all"]:
         missing = [t for t in wanted if not any(q.endswith(f".{t}") for q in selected)]
         if missing:
-            raise SystemExit(f"cd2: no such table in {', '.join(namespaces)}: {', '.join(missing)}")
+            raise UsageError(
+                f"no table {', '.join(map(repr, missing))} in {', '.join(namespaces)}",
+                "see `cd2 list` for the tables the API offers",
+            )
     return selected
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from extract import logs
     from extract.dap.transport import RetryPolicy
+    from extract.database import check_openable
+    from extract.landing.batch import checkpoint
     from extract.sync.progress import LogReporter, Reporter, RichReporter
     from extract.sync.runner import SyncOptions, SyncRunner
+    from extract.writer_lock import hold_writer
 
-    secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
-    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret,))
     console = Console(stderr=True)
     use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
     if use_bars:
@@ -317,110 +453,163 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     reporter: Reporter = RichReporter(console) if use_bars else LogReporter()
     client = _client(
         args,
-        retry=RetryPolicy(max_attempts=max(1, args.max_retries)),
+        retry=RetryPolicy(max_attempts=args.max_retries),
         limits={} if args.no_rate_limit else None,
     )
-    con = _connect(args.db)
+    db_path = args.db or default_db_path()
     try:
-        tables = _selected_tables(args, client)
-        db_path = args.db or default_db_path()
-        options = SyncOptions(
-            tables=tables,
-            fmt=args.format,
-            concurrency=args.concurrency,
-            download_concurrency=args.download_concurrency,
-            auto_resnapshot=args.auto_resnapshot,
-            work_dir=db_path.parent / f".cd2_work_{db_path.stem}",
-        )
-        reporter.start(len(tables))
-        try:
-            report = SyncRunner(client, con, options, reporter).run()
-        finally:
-            reporter.stop()
+        # A new database is created only once the tables are known: a bad name creates nothing.
+        check_openable(db_path, read_only=False)  # a folder or a read-only file: before the lock file exists
+        tables = None if db_path.exists() else _selected_tables(args, client)
+        with hold_writer(db_path, "cd2 sync"):
+            # A locked, read-only or foreign file stops the sync before any API call.
+            con = _connect(db_path, allow_foreign=args.allow_foreign_db)
+            try:
+                if tables is None:
+                    tables = _selected_tables(args, client)
+                options = SyncOptions(
+                    tables=tables,
+                    fmt=args.format,
+                    concurrency=args.concurrency,
+                    download_concurrency=args.download_concurrency,
+                    auto_resnapshot=args.auto_resnapshot,
+                    work_dir=db_path.parent / f".cd2_work_{db_path.stem}",
+                )
+                reporter.start(len(tables))
+                try:
+                    report = SyncRunner(client, con, options, reporter).run()
+                finally:
+                    reporter.stop()
+                checkpoint(con)
+            finally:
+                con.close()
     finally:
-        con.close()
         client.close()
     _print_sync_summary(report, console)
-    return EXIT_OK if report.ok else EXIT_FAILURE
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _print_sync_summary(report: SyncReport, console: Console) -> None:
+    from extract.redact import one_line
+
     ok = [r for r in report.results if r.status == "ok"]
     rows = sum(r.rows for r in ok)
     megabytes = sum(r.bytes for r in ok) / 1e6
     snapshots = sum(1 for r in ok if r.kind == "snapshot")
     console.print(
         f"sync: {len(ok)} tables ok ({snapshots} snapshots), {len(report.failed)} failed; "
-        f"{rows:,} rows, {megabytes:,.1f} MB in {report.seconds:,.1f}s"
+        f"{rows:,} rows, {megabytes:,.1f} MB in {report.seconds:,.1f}s",
+        highlight=False,
+        markup=False,
     )
     for failed in report.failed:
-        console.print(f"  failed {failed.qualified_name}: {failed.error_type}: {failed.error}")
+        console.print(
+            f"  failed {one_line(failed.qualified_name)}: {failed.error_type}: {one_line(failed.error)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    for advice in distinct_advice(report.failed):
+        console.print(f"  {advice}", highlight=False, markup=False, soft_wrap=True)
+
+
+def distinct_advice(failed: Sequence[TableResult]) -> list[str]:
+    """What to do about the failures, each piece of advice once however many tables it concerns."""
+    seen: dict[str, int] = {}
+    for result in failed:
+        if result.advice:
+            seen[result.advice] = seen.get(result.advice, 0) + 1
+    return [f"{advice} ({count} table{'s' if count > 1 else ''})" for advice, count in seen.items()]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from extract import config as cfg
-    from extract import logs
+    from extract import redact
+    from extract.database import check_openable, open_database
     from extract.pseudonym import SECRET_ENV
     from extract.run import format_summary, run_all
     from extract.sync.progress import LogReporter, Reporter, RichReporter
 
+    if not (args.project_dir / "dbt_project.yml").is_file():
+        raise UsageError(
+            f"{args.project_dir} holds no dbt_project.yml", "run from the project folder or pass --project-dir"
+        )
     environ = dict(os.environ)
     if args.config is not None:
         environ["CD2_CONFIG"] = str(args.config)
     try:
         config = cfg.load(args.project_dir, environ)
     except cfg.ConfigError as exc:
-        print(f"cd2 run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(exc), "fix the value (see cd2.yml's comments for each key)") from None
     if args.db is not None:
         config.db = args.db
     if args.no_docs:
         config.dbt.docs = False
     if args.build_all:
         config.dbt.skip_unchanged = False
-    secret = args.client_secret or os.environ.get("DAP_CLIENT_SECRET", "")
-    pseudonym_secret = os.environ.get(SECRET_ENV, "")
-    if not pseudonym_secret:
-        print(
-            f"cd2 run: {SECRET_ENV} is not set. The marts replace user ids with an HMAC keyed by it; set it to a "
-            "long random value kept like a password (the same value every run, or user keys change).",
-            file=sys.stderr,
+    if args.no_publish:
+        config.publish = False
+    if not os.environ.get(SECRET_ENV, ""):
+        raise UsageError(
+            f"{SECRET_ENV} is not set",
+            "the marts replace user ids with an HMAC keyed by it: set it to a long random value kept like a "
+            "password (the same value every run, or user keys change)",
         )
-        return EXIT_USAGE
-    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format, (secret, pseudonym_secret))
+    client = None if args.skip_sync else _client(args, limits={} if args.no_rate_limit else None)
+    check_openable(config.db, read_only=False)  # a folder or a read-only file: before the lock file exists
     console = Console(stderr=True)
     use_bars = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
     reporter: Reporter = RichReporter(console) if use_bars else LogReporter()
-    client = None if args.skip_sync else _client(args, limits={} if args.no_rate_limit else None)
+
+    def check_database() -> None:
+        # Under the writer lock (taken by run_all), before any API call: a locked, read-only or
+        # foreign database stops the round.
+        read_only = args.skip_sync and config.db.exists()
+        open_database(config.db, read_only=read_only, allow_foreign=args.allow_foreign_db).close()
+
     try:
-        summary = run_all(client, config, reporter, args.project_dir, skip_sync=args.skip_sync)
+        summary = run_all(
+            client,
+            config,
+            reporter,
+            args.project_dir,
+            skip_sync=args.skip_sync,
+            publish_to=config.publish,
+            before=check_database,
+        )
     finally:
         if client is not None:
             client.close()
     for line in format_summary(summary):
-        console.print(line, highlight=False, markup=False)
-    return EXIT_OK if summary.ok else EXIT_FAILURE
+        console.print(redact.one_line(line, limit=2000), highlight=False, markup=False, soft_wrap=True)
+    if summary.sync is not None:
+        for advice in distinct_advice(summary.sync.failed):
+            console.print(f"  {advice}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from extract.database import check_openable
     from extract.sync.importer import ImportPlanError, import_files, plan_import
+    from extract.writer_lock import hold_writer
 
     try:
         plan = plan_import(args.directory, args.namespace, args.table, args.schema_file)
-    except (ImportPlanError, KeyError) as exc:
-        print(f"cd2 import: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    con = _connect(args.db)
-    try:
-        result, watermark = import_files(con, plan, args.kind, args.csv_null)
     except ImportPlanError as exc:
-        print(f"cd2 import: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        con.close()
-    if result is None:
+        raise UsageError(str(exc), "nothing was imported") from None
+    db_path = args.db or default_db_path()
+    check_openable(db_path, read_only=False)
+    with hold_writer(db_path, "cd2 import"):
+        con = _connect(db_path, allow_foreign=args.allow_foreign_db)
+        try:
+            result, watermark = import_files(con, plan, args.kind, args.csv_null, allow_older=args.allow_older)
+        except ImportPlanError as exc:
+            raise UsageError(str(exc), "nothing was imported") from None
+        finally:
+            con.close()
+    if result is None or watermark is None:
         print(f"{plan.schema.qualified_name}: the files hold no rows; nothing to import")
         return EXIT_OK
     print(
@@ -437,13 +626,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from extract.status import table_statuses
+    from extract.redact import one_line
+    from extract.status import open_for_status, table_statuses
 
-    con = _connect(args.db)
+    _memory_limit()  # a bad value is named, whichever command reads it
+    con, note = open_for_status(args.db or default_db_path())
     try:
         statuses = table_statuses(con)
     finally:
         con.close()
+    if note:
+        print(note, file=sys.stderr)
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
         return EXIT_OK
@@ -460,16 +653,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
             str(s.schema_version or "-"),
             f"{s.last_batch_id} {s.last_kind or ''}".strip() if s.last_batch_id else "-",
             s.last_status or "-",
-            (s.last_error or "")[:80],
+            one_line(s.last_error, limit=80),
         )
-    Console().print(table)
+    Console().print(table, markup=False, highlight=False)
     return EXIT_OK
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from extract.names import is_safe_name, shown
+
     with _client(args) as client:
         for name in client.list_tables(args.namespace):
-            print(name)
+            print(name if is_safe_name(name) else shown(name))
     return EXIT_OK
 
 
@@ -487,8 +682,10 @@ def _cmd_codegen(args: argparse.Namespace) -> int:
 
     schemas = None
     if args.db is not None:
+        from extract.database import check_openable
         from extract.dbtgen.db_schemas import schemas_with_db
 
+        check_openable(args.db, read_only=True)
         schemas = schemas_with_db(args.db)
     files = codegen.generated_files(schemas)
     if args.check:
@@ -511,24 +708,85 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.profile, args.seed, args.data_dir)
 
 
+# Files the commands create (the DuckDB file, work folders, lock files) are the owner's only: they
+# hold student data and state.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    from extract.dap.errors import DapError
+    from extract import logs, redact
+    from extract.pseudonym import SECRET_ENV
 
+    verbose = args.verbose or args.debug
+    redact.register(os.environ.get("DAP_CLIENT_SECRET"), os.environ.get(SECRET_ENV), os.environ.get("PGPASSWORD"))
+    logs.configure(logging.DEBUG if verbose else logging.INFO, getattr(args, "log_format", "plain"))
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         return int(handler(args))
-    except DapError as exc:
-        print(f"cd2: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except BaseException as exc:  # every failure ends here as one line and an exit code
+        if args.debug and not isinstance(exc, SystemExit | KeyboardInterrupt):
+            logging.getLogger("cd2").exception("traceback (--debug)")
+        code, line = describe_failure(exc)
+        if line:
+            print(f"cd2 {args.command}: {redact.one_line(line, limit=1000)}", file=sys.stderr)
+        return code
+    finally:
+        os.umask(previous_umask)
+
+
+def describe_failure(exc: BaseException) -> tuple[int, str | None]:
+    """The exit code and the one line for an exception that ended a command."""
+    import duckdb
+
+    from extract.config import ConfigError
+    from extract.dap import errors
+    from extract.dap.auth import ApiUnreachableError
+    from extract.landing.diskfull import DiskFullError
+    from extract.names import UnsafeNameError, UnsafePathError
+
+    if isinstance(exc, SystemExit):
+        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_FAILED)
+        return code, None if isinstance(exc.code, int | None) else str(exc.code)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted; what had committed stays, a re-run goes on from there"
+    if isinstance(exc, CliError):
+        return exc.exit_code, exc.line()
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE, f"{exc}; fix the value"
+    if isinstance(exc, errors.AuthenticationError):
+        return EXIT_CANNOT_START, f"{exc}; check DAP_CLIENT_ID and the client secret"
+    if isinstance(exc, errors.AccountError):
+        return EXIT_CANNOT_START, f"the DAP API refused the account: {exc}; ask your Canvas admin or Instructure"
+    if isinstance(exc, ApiUnreachableError):
+        return EXIT_CANNOT_START, f"{exc}; check DAP_API_URL and the network"
+    if isinstance(exc, errors.ServerError | errors.RateLimitedError):
+        return EXIT_CANNOT_START, f"the DAP API did not answer usefully: {exc}; check DAP_API_URL, try again later"
+    if isinstance(exc, errors.NotFoundError | errors.ValidationError):
+        return EXIT_USAGE, f"the DAP API says: {exc}; check the namespace and table names (`cd2 list`)"
+    if isinstance(exc, errors.DapError):
+        return EXIT_FAILED, str(exc)
+    if isinstance(exc, UnsafePathError):
+        return EXIT_USAGE, f"{exc}; put the DuckDB file in a folder of its own (--db / CD2_DB)"
+    if isinstance(exc, UnsafeNameError):
+        return EXIT_FAILED, str(exc)
+    if isinstance(exc, DiskFullError):
+        return EXIT_FAILED, f"{exc}; {exc.advice}" if exc.advice else str(exc)
+    if isinstance(exc, duckdb.Error):
+        return EXIT_FAILED, f"DuckDB: {' '.join(str(exc).split())}; run again with --debug for details"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return EXIT_FAILED, f"the disk is full ({exc.filename or 'writing'}); free space and run again"
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return EXIT_CANNOT_START, f"{exc.strerror or exc}{where}; check the path and its permissions"
+    return EXIT_INTERNAL, (
+        f"unexpected error {type(exc).__name__}: {exc}; run again with --debug and report the traceback"
+    )
 
 
 if __name__ == "__main__":

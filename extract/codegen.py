@@ -18,6 +18,7 @@ from pathlib import Path
 
 from extract.dbtgen import GENERATED_DIRS, GENERATED_MARKER, dbt_files
 from extract.dbtgen.render import GeneratedFile
+from extract.names import inside
 from extract.schema import TableSchema, bundled_schemas
 
 __all__ = ["GeneratedFile", "generated_files", "orphans", "stale", "table_catalog", "write"]
@@ -65,7 +66,8 @@ def write(root: Path, files: Iterable[GeneratedFile]) -> list[Path]:
     file_list = list(files)
     written: list[Path] = []
     for generated in file_list:
-        target = root / generated.path
+        # Paths are made of checked names (naming.check_names); a file outside the project is refused anyway.
+        target = inside(root, root / generated.path)
         if target.exists() and target.read_text(encoding="utf-8") == generated.content:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

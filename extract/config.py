@@ -16,6 +16,9 @@ the real API are read from the environment only (``DAP_API_URL``, ``DAP_CLIENT_I
     auto_resnapshot: true
     memory_limit: null             # $CD2_MEMORY_LIMIT; DuckDB's cap for the sync and dbt, e.g. 8GB
                                    # or 50% (default: DuckDB's own, 80% of RAM; beyond it, it spills)
+    publish: true                  # $CD2_PUBLISH; the read copy for BI tools, replaced whole at the
+                                   # end of each round: true (<db stem>.read.duckdb beside the db),
+                                   # a path, or false (none)
     dbt:
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
@@ -59,6 +62,7 @@ class RunConfig:
     download_concurrency: int = 8
     auto_resnapshot: bool = True
     memory_limit: str | None = None
+    publish: Path | bool = True
     dbt: DbtSettings = field(default_factory=DbtSettings)
     source: str = "defaults"
 
@@ -75,46 +79,86 @@ def _from_mapping(config: RunConfig, raw: dict[str, Any], origin: str) -> None:
     if lowered & SECRET_KEYS:
         raise ConfigError(f"{origin}: credentials are read from DAP_CLIENT_ID / DAP_CLIENT_SECRET only, not the file")
     known = {f.name for f in fields(RunConfig)} - {"source"}
-    unknown = set(raw) - known
+    unknown = sorted(str(k) for k in set(raw) - known)
     if unknown:
-        raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
     for key, value in raw.items():
+        where = f"{origin}: {key}"
         if key == "dbt":
             if not isinstance(value, dict):
-                raise ConfigError(f"{origin}: 'dbt' must be a mapping")
+                raise ConfigError(f"{where} must be a mapping (select, threads, docs, skip_unchanged)")
             dbt_known = {f.name for f in fields(DbtSettings)}
-            if set(value) - dbt_known:
-                raise ConfigError(f"{origin}: unknown dbt keys {sorted(set(value) - dbt_known)}")
+            dbt_unknown = sorted(str(k) for k in set(value) - dbt_known)
+            if dbt_unknown:
+                raise ConfigError(
+                    f"{where}: unknown key {dbt_unknown[0]!r}; known keys: {', '.join(sorted(dbt_known))}"
+                )
             for dbt_key, dbt_value in value.items():
-                setattr(config.dbt, dbt_key, dbt_value)
+                setattr(config.dbt, dbt_key, _typed(f"{where}.{dbt_key}", dbt_value, _DBT_TYPES[dbt_key]))
         elif key == "db":
-            config.db = Path(value)
+            config.db = Path(_typed(where, value, "path"))
         elif key == "namespaces":
-            config.namespaces = _as_list(value)
+            config.namespaces = _as_list(value, where)
         elif key == "tables":
-            config.tables = value if value == "all" else _as_list(value)
+            config.tables = "all" if value == "all" else _as_list(value, where)
+        elif key == "publish":
+            config.publish = value if isinstance(value, bool) else Path(_typed(where, value, "path"))
         else:
-            setattr(config, key, value)
+            setattr(config, key, _typed(where, value, _TYPES[key]))
 
 
-def _as_list(value: Any) -> list[str]:
+# The type of each scalar key; the file's values are checked against it, never coerced.
+_TYPES = {
+    "format": "string",
+    "concurrency": "positive integer",
+    "download_concurrency": "positive integer",
+    "auto_resnapshot": "boolean",
+    "memory_limit": "memory size",
+}
+_DBT_TYPES = {"select": "string", "threads": "positive integer", "docs": "boolean", "skip_unchanged": "boolean"}
+
+
+def _typed(where: str, value: Any, kind: str) -> Any:
+    """``value`` if it is of ``kind``; else a ConfigError naming the key, the value and what is expected."""
+    if value is None and kind in ("string", "memory size"):
+        return None
+    ok = {
+        "string": isinstance(value, str),
+        "path": isinstance(value, str) and bool(value.strip()) and "\0" not in value,
+        "boolean": isinstance(value, bool),
+        "positive integer": isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+        "memory size": isinstance(value, str) and bool(value.strip()),
+    }[kind]
+    if not ok:
+        hint = {
+            "boolean": " (true or false, unquoted)",
+            "memory size": " such as 8GB or 50% (quoted if it could read as a number)",
+            "path": " (a file path)",
+        }.get(kind, "")
+        raise ConfigError(f"{where} must be a {kind}{hint}, not {value!r}")
+    return value
+
+
+def _as_list(value: Any, where: str = "value") -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [str(v) for v in value]
-    raise ConfigError(f"expected a list or a comma-separated string, got {value!r}")
+    raise ConfigError(f"{where} must be a list of names or a comma-separated string, not {value!r}")
 
 
 def load(project_dir: Path = Path(), environ: dict[str, str] | None = None) -> RunConfig:
     env = dict(os.environ if environ is None else environ)
     config = RunConfig()
     path = Path(env["CD2_CONFIG"]) if env.get("CD2_CONFIG") else project_dir / CONFIG_FILE
-    if path.exists():
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if path.is_file():
+        raw = _read_yaml(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         _from_mapping(config, raw, str(path))
         config.source = str(path)
+    elif path.exists():
+        raise ConfigError(f"{path} is not a file")
     elif env.get("CD2_CONFIG"):
         raise ConfigError(f"CD2_CONFIG points to {path}, which does not exist")
     if env.get("CD2_DB"):
@@ -127,20 +171,36 @@ def load(project_dir: Path = Path(), environ: dict[str, str] | None = None) -> R
         config.format = env["CD2_FORMAT"]
     if env.get(MEMORY_LIMIT_ENV):
         config.memory_limit = env[MEMORY_LIMIT_ENV]
+    if env.get("CD2_PUBLISH"):
+        value = env["CD2_PUBLISH"]
+        flag = {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
+        config.publish = Path(value) if flag is None else flag
     validate(config)
     return config
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
 
 
 def validate(config: RunConfig) -> None:
     if config.format not in ("jsonl", "parquet", "csv", "tsv"):
         raise ConfigError(f"format must be jsonl, parquet, csv or tsv, not {config.format!r}")
     for name in ("concurrency", "download_concurrency"):
-        if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
-            raise ConfigError(f"{name} must be a positive integer")
-    if not isinstance(config.dbt.threads, int) or config.dbt.threads < 1:
-        raise ConfigError("dbt.threads must be a positive integer")
+        _typed(name, getattr(config, name), "positive integer")
+    _typed("dbt.threads", config.dbt.threads, "positive integer")
     if config.memory_limit is not None:
         config.memory_limit = checked_memory_limit(str(config.memory_limit))
+    if isinstance(config.publish, Path) and config.publish.resolve() == config.db.resolve():
+        raise ConfigError(f"publish: {config.publish} is the database itself; give the read copy another path")
 
 
 def checked_memory_limit(value: str) -> str:
@@ -150,7 +210,8 @@ def checked_memory_limit(value: str) -> str:
     try:
         duckdb.connect(":memory:", config={"memory_limit": value}).close()
     except duckdb.Error as exc:
-        raise ConfigError(f"memory_limit {value!r}: not a size DuckDB accepts (e.g. 8GB, 50%): {exc}") from None
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"memory_limit {value!r} is not a size DuckDB accepts (e.g. 8GB, 50%): {reason}") from None
     return value
 
 

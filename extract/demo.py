@@ -27,7 +27,17 @@ DEMO_DIR = Path("data/demo")
 # The demo's pseudonym key: fine for synthetic people, never for a real institution.
 DEMO_SECRET = "cd2-demo-only-not-a-secret"
 # The lines of `cd2 run`'s summary the demo repeats.
-SUMMARY_PREFIXES = ("sync:", "  failed", "current state:", "dbt ", "  model.", "  test.", "freshness", "docs site:")
+SUMMARY_PREFIXES = (
+    "sync:",
+    "  failed",
+    "current state:",
+    "dbt ",
+    "  model.",
+    "  test.",
+    "freshness",
+    "docs site:",
+    "published for readers:",
+)
 
 
 def _say(message: str) -> None:

@@ -1,44 +1,44 @@
 """Logging set-up for the ``cd2`` CLI: plain or JSON lines, with secrets scrubbed.
 
-Secrets never get into log calls in the first place; the redaction filter is a second line
-of defence against third-party messages (e.g. an exception text carrying a signed URL).
+Secrets never get into log calls in the first place; the redaction filter (``extract.redact``,
+the same one the summary, ``cd2_meta`` and ``cd2 status`` use) is a second line of defence
+against third-party messages (e.g. an exception text carrying a signed URL). A message is one
+line: a line break inside it (a name or an error text from the API) is shown as ``\\n``, so it
+cannot forge a log line of its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
-_PATTERNS = (
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"(?i)(X-Amz-[A-Za-z]+=)[^&\s\"']+"),
-    re.compile(r"(?i)(signature=|token=|secret=)[^&\s\"']+"),
-)
+from extract import redact
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces tokens, signatures and the configured secrets in every record."""
+    """Replaces tokens, signatures and the registered secrets in every record; escapes line breaks."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
-        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)
+        redact.register(*secrets)
 
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
-        return text
+    @staticmethod
+    def scrub(text: str) -> str:
+        return redact.scrub(text).replace("\r", "\\r").replace("\n", "\\n")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg = self.scrub(message)
         record.args = None
         return True
+
+
+class PlainFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return redact.scrub(super().formatException(ei))
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,7 +50,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = redact.scrub(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
 
 
@@ -59,7 +59,7 @@ def configure(level: int = logging.INFO, fmt: str = "plain", secrets: tuple[str,
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(PlainFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -10,6 +10,10 @@ busy (bench/README.md). dbt's JSON writing is off for both: the build's
 ``run_results.json`` is written here, and ``target/manifest.json`` (1,500 nodes, ~1 s to write)
 only when the parse found the project changed or it is missing; the docs step writes its own.
 Together a few seconds of fixed cost saved on every run.
+The whole round holds the writer lock (``extract.writer_lock``): DuckDB's own lock lapses between
+the sync's connection and dbt's, and another cd2 writer must not slip in there. Readers never open
+the working file: after the build and docs, the round publishes a copy for them
+(``extract.publish``), swapped in whole.
 The summary covers every step: tables synced, rows, models built, tests passed / warned /
 failed, and how fresh each namespace's data is. Any failure makes the exit code non-zero, but
 a sync failure of some tables still lets dbt build what did land.
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,10 +37,15 @@ import duckdb
 
 from extract.config import MEMORY_LIMIT_ENV, RunConfig, duckdb_settings
 from extract.dap.client import DapClient
+from extract.dap.errors import NotFoundError
+from extract.failures import UsageError
+from extract.landing.batch import checkpoint
+from extract.publish import Published, default_published_path, publish
 from extract.sync.progress import Reporter
 from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
 from extract.timeutil import utc_now
 from extract.unchanged import dbt_vars, unchanged_models
+from extract.writer_lock import duckdb_lock_error, hold_writer
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +67,34 @@ class RunSummary:
     freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
     docs_path: Path | None = None
     unchanged_models: list[str] = field(default_factory=list)
+    published: Published | None = None
+    publish_error: str | None = None  # readers keep the previous round's copy
 
     @property
     def ok(self) -> bool:
-        return (self.sync is None or self.sync.ok) and all(step.ok for step in self.dbt)
+        return (self.sync is None or self.sync.ok) and all(step.ok for step in self.dbt) and self.publish_error is None
 
 
 def select_tables(client: DapClient, config: RunConfig) -> list[str]:
+    """The qualified tables the configuration asks for; a named table that no configured namespace
+    offers is an error, not silently left out."""
     wanted = config.table_list
     selected: list[str] = []
     for namespace in config.namespaces:
-        available = client.list_tables(namespace)
+        try:
+            available = client.list_tables(namespace)
+        except NotFoundError:
+            raise UsageError(
+                f"the DAP API has no namespace {namespace!r}", "fix namespaces in cd2.yml or $CD2_NAMESPACES"
+            ) from None
         names = available if wanted is None else [t for t in wanted if t in available]
         selected += [f"{namespace}.{t}" for t in names]
+    missing = [t for t in wanted or [] if not any(q.endswith(f".{t}") for q in selected)]
+    if missing:
+        raise UsageError(
+            f"no table {', '.join(map(repr, missing))} in {', '.join(config.namespaces)}",
+            "fix tables in cd2.yml or $CD2_TABLES (`cd2 list` shows what the API offers)",
+        )
     return selected
 
 
@@ -88,9 +113,11 @@ def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> S
         )
         reporter.start(len(tables))
         try:
-            return SyncRunner(client, con, options, reporter).run()
+            report = SyncRunner(client, con, options, reporter).run()
         finally:
             reporter.stop()
+        checkpoint(con)  # a checkpoint that fails (a full disk) is an error, not swallowed by close()
+        return report
     finally:
         con.close()
 
@@ -222,6 +249,8 @@ def run_dbt(
 
 def data_freshness(db: Path) -> dict[str, dict[str, Any]]:
     """Per namespace: tables, oldest and newest watermark, hours since the oldest."""
+    if not db.exists():  # nothing synced (yet): nothing to say
+        return {}
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute(
@@ -254,6 +283,62 @@ def run_all(
     reporter: Reporter,
     project_dir: Path = Path(),
     skip_sync: bool = False,
+    publish_to: Path | bool = True,
+    before: Callable[[], None] | None = None,
+) -> RunSummary:
+    """One round: sync, dbt build, docs, then the copy for readers. ``publish_to``: that copy's
+    path; True for ``<stem>.read.duckdb`` beside the DB, False for none. ``before`` runs once the
+    writer lock is held, before any step (the CLI's checks of the DB file: a check made before the
+    lock would open the file under another round). Raises ``CannotStart`` at once when another
+    process writes the DB (or has it open)."""
+    published = default_published_path(config.db) if publish_to is True else None
+    if isinstance(publish_to, Path):
+        published = publish_to
+    # Held from before the sync to after publishing: no other cd2 writer between sync and build.
+    with hold_writer(config.db, "cd2 run --skip-sync" if skip_sync else "cd2 run"):
+        if before is not None:
+            before()
+        try:
+            summary = _round(client, config, reporter, project_dir, skip_sync, published)
+        finally:
+            close_dbt_duckdb()
+        # Whole rounds only: a round whose build never ran (the parse failed) leaves readers where they were.
+        if published is not None and any(step.command == "build" for step in summary.dbt):
+            try:
+                summary.published = publish(config.db, published)
+            except (OSError, duckdb.Error, RuntimeError, ValueError) as exc:
+                summary.publish_error = f"{type(exc).__name__}: {exc}"
+            else:
+                log.info("published %s for readers by %s", summary.published.path, summary.published.method)
+    return summary
+
+
+def close_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open for the rest of the process (its ``keep_open``
+    default). Left open, it keeps DuckDB's lock on the working file after the writer lock is released,
+    and the copy for readers, opened and closed by this process, would silently drop that lock
+    (POSIX locks belong to the process, and closing any descriptor of the file releases them)."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:  # dbt never connected in this process
+        return
+    try:
+        manager = connections.DuckDBConnectionManager
+        with manager._LOCK:
+            env, manager._ENV = manager._ENV, None
+    except AttributeError:  # another dbt-duckdb version; publish() refuses to copy a file still open here
+        log.warning("could not close dbt-duckdb's DuckDB connection", exc_info=True)
+        return
+    if env is not None:
+        env.close()
+
+
+def _round(
+    client: DapClient | None,
+    config: RunConfig,
+    reporter: Reporter,
+    project_dir: Path,
+    skip_sync: bool,
+    published: Path | None,
 ) -> RunSummary:
     summary = RunSummary()
     if config.memory_limit:
@@ -262,17 +347,24 @@ def run_all(
     # The docs step writes manifest.json itself (with the compiled code). The parse needs only the
     # project files, vars and profile: it runs alongside the sync, which it never waits for.
     parsing = start_parse(project_dir, config.db, vars_, write_manifest=not config.dbt.docs)
-    if not skip_sync:
-        assert client is not None
-        summary.sync = run_sync_step(client, config, reporter)
-    # Read before dbt runs: dbt keeps its own connection to the file open for the rest of the process.
-    summary.freshness = data_freshness(config.db)
+    try:
+        if not skip_sync:
+            assert client is not None
+            summary.sync = run_sync_step(client, config, reporter)
+        # Read before dbt runs: dbt keeps its own connection to the file open until the round ends.
+        summary.freshness = data_freshness(config.db)
+        if config.dbt.skip_unchanged:
+            summary.unchanged_models = unchanged_models(config.db, project_dir)
+    except duckdb.IOException as exc:
+        # another program (not a cd2 writer) has the working file open: one line, not a traceback
+        busy = duckdb_lock_error(config.db, exc, published)
+        if busy is None:
+            raise
+        raise busy from None
     build = ["build", "--threads", str(config.dbt.threads)]
     if config.dbt.select:
         # Only tests whose every parent is selected: a subset must not run tests of models it did not build.
         build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]
-    if config.dbt.skip_unchanged:
-        summary.unchanged_models = unchanged_models(config.db, project_dir)
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
     parsed, manifest = parsing.result()
@@ -320,4 +412,10 @@ def format_summary(summary: RunSummary) -> list[str]:
         )
     if summary.docs_path is not None:
         lines.append(f"docs site: {summary.docs_path}")
+    if summary.published is not None:
+        copy = summary.published
+        size = f"{copy.bytes / 1e9:,.1f} GB" if copy.bytes >= 1e9 else f"{copy.bytes / 1e6:,.1f} MB"
+        lines.append(f"published for readers: {copy.path} ({size} in {copy.seconds:,.1f} s)")
+    if summary.publish_error is not None:
+        lines.append(f"published for readers: FAILED, readers keep the previous copy: {summary.publish_error}")
     return lines

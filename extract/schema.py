@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from extract.names import check_name, quote_identifier
+
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENUM_UNKNOWN = "__dap_unspecified__"
@@ -134,7 +136,8 @@ class Column:
         if t == "object":
             if not self.properties:
                 return "JSON"
-            fields = ", ".join(f'"{p.name}" {p.duckdb_type()}' for p in self.properties)
+            # nested names are API data, not checked: quoted whatever they hold
+            fields = ", ".join(f"{quote_identifier(p.name)} {p.duckdb_type()}" for p in self.properties)
             return f"STRUCT({fields})"
         raise ValueError(f"unsupported CD2 type {t!r} for column {self.name!r}")
 
@@ -340,18 +343,27 @@ class TableSchema:
 
     @classmethod
     def from_dap_schema(cls, namespace: str, table: str, doc: dict[str, Any], version: int) -> TableSchema:
-        """Parse a schema-endpoint document (tolerant: unknown keywords and fields are ignored)."""
+        """Parse a schema-endpoint document (tolerant: unknown keywords and fields are ignored).
+
+        Names are data from the API: the namespace, the table and every top-level column name
+        must be safe CD2 names (``extract.names``), else ``UnsafeNameError``. Names of nested
+        properties are not checked (they never become paths or identifiers of their own).
+        """
+        check_name("namespace", namespace)
+        check_name("table", table)
+        qname = f"{namespace}.{table}"
         props = doc.get("properties", {})
         key = props.get("key", {})
         value = props.get("value", {})
         key_props: dict[str, Any] = key.get("properties", {})
         if not key_props:
-            raise ValueError(f"schema of {namespace}.{table} has no key properties")
+            raise ValueError(f"schema of {qname} has no key properties")
+        value_props: dict[str, Any] = value.get("properties", {})
+        for name in (*key_props, *value_props):
+            check_name("column", name, qname)
         value_required = set(value.get("required", ()))
         columns = [Column.from_json_schema(n, node, False) for n, node in key_props.items()]
-        columns += [
-            Column.from_json_schema(n, node, n not in value_required) for n, node in value.get("properties", {}).items()
-        ]
+        columns += [Column.from_json_schema(n, node, n not in value_required) for n, node in value_props.items()]
         return cls(
             namespace=namespace,
             name=table,

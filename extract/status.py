@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from extract.landing.tables import raw_schema_name
+from extract.database import open_database
+from extract.failures import CannotStartError
+from extract.landing.tables import quote, raw_schema_name
+from extract.redact import one_line
 from extract.timeutil import iso_z, utc_now
 
 
@@ -33,6 +37,31 @@ def _iso(value: datetime | None) -> str | None:
     return iso_z(value) if value else None
 
 
+def open_for_status(db: Path) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """A read-only connection for ``cd2 status`` (which never creates or changes a file) and a note
+    to print. While a cd2 writer holds the working file, the copy published for readers is read:
+    even a read-only open of the working file could land between a round's sync and its build and
+    make the build fail."""
+    from extract.publish import default_published_path
+    from extract.writer_lock import writer_busy
+
+    copy = default_published_path(db)
+    busy = writer_busy(db)
+    if not busy:
+        try:
+            return open_database(db, read_only=True), None
+        except CannotStartError as exc:
+            if "in use by another process" not in exc.cause:
+                raise
+    if not copy.is_file():
+        raise CannotStartError(
+            f"{db} is being written by a round and no read copy has been published yet ({copy})",
+            "run `cd2 status` again when the round has finished",
+        )
+    note = f"{db} is being written by a round; showing the copy published for readers at the last round's end, {copy}"
+    return open_database(copy, read_only=True), note
+
+
 def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
     try:
         rows = con.execute(
@@ -54,7 +83,7 @@ def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
         raw = (raw_schema_name(ns), table)
         count = 0
         if raw in raw_tables:
-            found = con.execute(f'SELECT count(*) FROM {raw[0]}."{table}"').fetchone()
+            found = con.execute(f"SELECT count(*) FROM {quote(raw[0])}.{quote(table)}").fetchone()
             count = int(found[0]) if found else 0
         out.append(
             TableStatus(
@@ -67,7 +96,7 @@ def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
                 last_kind=kind,
                 last_success_at=_iso(success),
                 last_status=status,
-                last_error=error,
+                last_error=one_line(error) if error else None,
             )
         )
     return out

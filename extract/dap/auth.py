@@ -17,10 +17,39 @@ from dataclasses import dataclass, field
 
 import requests
 
-from extract.dap.errors import AuthenticationError, error_from_response
+from extract import redact
+from extract.dap.errors import AuthenticationError, ServerError, error_from_response
 
 DEFAULT_BASE_URL = "https://api-gateway.instructure.com"
 REFRESH_MARGIN_S = 300.0
+# A login that cannot connect is tried again briefly (a blip mid-run); an API that stays
+# unreachable is reported within seconds, before anything else is done.
+LOGIN_ATTEMPTS = 3
+LOGIN_RETRY_S = 1.0
+
+
+class ApiUnreachableError(ServerError):
+    """No connection to the API could be made (refused, DNS, TLS, timeout)."""
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """A short reason for a connection failure, with the likely fix where it is known."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        if "WRONG_VERSION_NUMBER" in text or "record layer" in text:
+            return "TLS handshake failed: the server does not speak https (is the URL http://?)"
+        return "TLS handshake failed (certificate or protocol)"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(
+        exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema
+    ):
+        return "not a valid URL (DAP_API_URL must look like https://host)"
+    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolution" in text:
+        return "the host name does not resolve"
+    if "Connection refused" in text:
+        return "connection refused (nothing listens there)"
+    return type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -35,12 +64,15 @@ class Credentials:
     ) -> Credentials:
         """Flags win over the official client's environment variables."""
         url = (base_url or os.environ.get("DAP_API_URL") or DEFAULT_BASE_URL).rstrip("/")
+        if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            raise ApiUnreachableError(message=f"DAP_API_URL {url!r} is not an http(s) URL such as {DEFAULT_BASE_URL}")
         cid = client_id or os.environ.get("DAP_CLIENT_ID") or ""
         secret = client_secret or os.environ.get("DAP_CLIENT_SECRET") or ""
         missing = [n for n, v in (("DAP_CLIENT_ID", cid), ("DAP_CLIENT_SECRET", secret)) if not v]
         if missing:
             raise AuthenticationError(
-                message=f"missing DAP credentials: set {' and '.join(missing)} (or pass --client-id/--client-secret)"
+                message=f"missing DAP credentials: set {' and '.join(missing)} "
+                "(or pass --client-id / --client-secret-file)"
             )
         return cls(url, cid, secret)
 
@@ -92,12 +124,22 @@ class TokenManager:
                 self._token = None
 
     def _login(self) -> None:
-        response = self._session.post(
-            f"{self._credentials.base_url}/ids/auth/login",
-            auth=(self._credentials.client_id, self._credentials.client_secret),
-            data={"grant_type": "client_credentials"},
-            timeout=self._timeout,
-        )
+        url = f"{self._credentials.base_url}/ids/auth/login"
+        for attempt in range(1, LOGIN_ATTEMPTS + 1):
+            try:
+                response = self._session.post(
+                    url,
+                    auth=(self._credentials.client_id, self._credentials.client_secret),
+                    data={"grant_type": "client_credentials"},
+                    timeout=self._timeout,
+                )
+                break
+            except requests.RequestException as exc:
+                if attempt == LOGIN_ATTEMPTS:
+                    raise ApiUnreachableError(
+                        message=f"cannot reach the DAP API at {self._credentials.base_url}: {_reason(exc)}"
+                    ) from None
+                time.sleep(LOGIN_RETRY_S * attempt)
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -109,6 +151,7 @@ class TokenManager:
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthenticationError(message="the DAP login answer has no access_token") from exc
         self._token = str(token)
+        redact.register(self._token)
         self._expires_at = token_expiry(self._token)
         # Refresh 5 minutes ahead, or half-way through a token that lives less than 10 minutes.
         self._margin = min(REFRESH_MARGIN_S, max(0.0, (self._expires_at - self._clock()) / 2))

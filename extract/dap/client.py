@@ -24,6 +24,7 @@ from extract.dap.auth import Credentials, TokenManager
 from extract.dap.errors import DownloadError, JobFailedError, ServerError, UrlExpiredError
 from extract.dap.ratelimit import REAL_API_LIMITS, RateLimiter
 from extract.dap.transport import RetryPolicy, Transport
+from extract.landing.diskfull import DiskFullError, download_full, is_disk_full
 from extract.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
@@ -192,14 +193,16 @@ class DapClient:
         """Stream one pre-signed URL to ``dest``; returns bytes written.
 
         Retries dropped connections, timeouts and 5xx; a 403/404 means the URL (or its
-        object) expired and raises UrlExpiredError so the caller can ask for a new URL.
+        object) expired and raises UrlExpiredError so the caller can ask for a new URL. A full
+        disk raises DiskFullError at once: it is not the network's fault, and trying again
+        would only fill the disk again.
         """
         policy = self.download_policy
         last: Exception | None = None
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 return self._download_once(url, dest)
-            except UrlExpiredError:
+            except (UrlExpiredError, DiskFullError):
                 raise
             except (requests.RequestException, urllib3.exceptions.HTTPError, DownloadError, OSError) as exc:
                 last = exc
@@ -229,10 +232,17 @@ class DapClient:
                 )
             expected = response.headers.get("Content-Length")
             written = 0
-            with tmp.open("wb") as handle:
-                for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-                    handle.write(chunk)
-                    written += len(chunk)
+            try:
+                with tmp.open("wb") as handle:
+                    for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                        handle.write(chunk)
+                        written += len(chunk)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                tmp.unlink(missing_ok=True)  # give the space back to the other downloads
+                size = int(expected) if expected and expected.isdigit() else None
+                raise download_full(dest, size, exc) from exc
         if expected is not None and int(expected) != written:
             tmp.unlink(missing_ok=True)
             raise DownloadError(message=f"connection dropped after {written} of {expected} bytes")

@@ -1,9 +1,10 @@
 """HTTP calls to the DAP API with authentication, rate limiting and bounded retries.
 
-Retried: 429 (honouring ``Retry-After``), every 5xx including 504, connection resets and
-timeouts. Not retried: other 4xx, which are answers, not accidents. A 401 triggers one fresh
+Retried: 429 and 503 (honouring ``Retry-After``, capped at ``max_retry_after_s``), every other
+5xx including 504 (exponential backoff; so is a 503 without ``Retry-After``), connection resets
+and timeouts. Not retried: other 4xx, which are answers, not accidents. A 401 triggers one fresh
 login and one more try. Parsing is tolerant: any JSON answer is accepted and unknown fields
-are ignored by the callers.
+are ignored by the callers. Every wait that is logged is the sleep done, by this thread.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 60.0
     default_retry_after_s: float = 30.0
+    # A server's Retry-After is obeyed up to this; a longer one (e.g. a maintenance window) is cut
+    # to it, so that one call never hangs for hours.
+    max_retry_after_s: float = 120.0
     connect_timeout_s: float = 30.0
     read_timeout_s: float = 300.0
 
@@ -43,10 +47,10 @@ class RetryPolicy:
         return rng.uniform(ceiling / 2, ceiling)
 
 
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """Seconds from a ``Retry-After`` header (integer seconds or an HTTP date)."""
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (integer seconds or an HTTP date); None if absent or unreadable."""
     if not value:
-        return default
+        return None
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -55,7 +59,13 @@ def retry_after_seconds(value: str | None, default: float) -> float:
         moment = parsedate_to_datetime(value)
         return max(0.0, moment.timestamp() - time.time())
     except (TypeError, ValueError):
-        return default
+        return None
+
+
+def retry_after_seconds(value: str | None, default: float) -> float:
+    """Seconds from a ``Retry-After`` header, ``default`` if absent or unreadable."""
+    seconds = parse_retry_after(value)
+    return default if seconds is None else seconds
 
 
 @dataclass
@@ -117,13 +127,11 @@ class Transport:
                 log.info("%s %s: token refused, logging in again", method, path)
                 continue
             if response.status_code == 429:
-                wait = retry_after_seconds(response.headers.get("Retry-After"), policy.default_retry_after_s)
-                self._limiter.pause(bucket, wait)
                 last_error = RateLimitedError(
                     message=error.message, status=429, error_type=error.error_type, uuid=error.uuid
                 )
-                log.info("%s %s: rate limited, waiting %.1fs (attempt %d)", method, path, wait, attempt)
-                self._count_retry()
+                asked = retry_after_seconds(response.headers.get("Retry-After"), policy.default_retry_after_s)
+                self._wait_retry_after(bucket, asked, attempt, last_error)
                 continue
             if response.status_code >= 500:
                 last_error = (
@@ -136,11 +144,40 @@ class Transport:
                         uuid=error.uuid,
                     )
                 )
-                self._pause_before_retry(attempt, last_error)
+                asked = parse_retry_after(response.headers.get("Retry-After"))
+                if response.status_code == 503 and asked is not None:
+                    # "Unavailable, come back in N s": the server says when, backoff would guess.
+                    self._wait_retry_after(bucket, asked, attempt, last_error)
+                else:
+                    self._pause_before_retry(attempt, last_error)
                 continue
             raise error
         assert last_error is not None
         raise last_error
+
+    def _wait_retry_after(self, bucket: str, asked: float, attempt: int, error: DapError) -> None:
+        """Sleep what ``Retry-After`` asks (capped), holding the bucket for the other threads too.
+
+        This thread sleeps itself rather than leave it to the limiter: the limiter holds only the
+        buckets it limits (none with ``--no-rate-limit``), and the log must state the wait done.
+        """
+        if attempt >= self.policy.max_attempts:
+            return  # no further try: nothing to wait for
+        wait = min(asked, self.policy.max_retry_after_s)
+        self._limiter.pause(bucket, wait)
+        capped = f" (Retry-After {asked:.0f}s, capped)" if asked > wait else ""
+        log.info(
+            "%s; waiting %.1fs as the server asked%s (attempt %d of %d)",
+            error,
+            wait,
+            capped,
+            attempt + 1,
+            self.policy.max_attempts,
+        )
+        self._count_retry()
+        self._sleep(wait)
+        with self._stats_lock:
+            self.stats.throttled_s += wait
 
     def _pause_before_retry(self, attempt: int, error: DapError) -> None:
         if attempt >= self.policy.max_attempts:

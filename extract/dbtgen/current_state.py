@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from extract.dbtgen import describe, naming, pii
-from extract.dbtgen.render import GeneratedFile, sql_header, yaml_file
+from extract.dbtgen.render import GeneratedFile, ident, sql_header, yaml_file
 from extract.landing.tables import landing_type
 from extract.schema import TableSchema
 
@@ -62,6 +62,8 @@ def model_entry(schema: TableSchema) -> dict[str, Any]:
             "description": describe.column_text(schema, column, "current"),
             "data_type": landing_type(column).lower(),
         }
+        if ident(column.name) != column.name:  # a reserved word: dbt quotes it in tests
+            entry["quote"] = True
         entry.update(_column_meta(schema, column.name))
         if column.name in schema.primary_key:
             # checked on the rows not yet tested: tests/generic/unique_incremental.sql

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from extract.failures import UsageError
+from extract.names import NAME_PATTERN, UnsafeNameError, is_safe_name, shown
 from extract.schema import TableSchema, bundled_schemas
 
 LATEST_VERSIONS_SQL = """
@@ -40,9 +42,35 @@ def recorded_schemas(db: Path) -> dict[str, TableSchema]:
     out: dict[str, TableSchema] = {}
     for namespace, table, version, document in rows:
         doc = json.loads(document) if isinstance(document, str) else document
-        schema = TableSchema.from_dap_schema(str(namespace), str(table), doc, int(version))
+        try:
+            schema = TableSchema.from_dap_schema(str(namespace), str(table), doc, int(version))
+        except UnsafeNameError as exc:
+            raise UnsafeRecordedSchemaError.of(db, str(namespace), str(table), int(version), exc) from exc
         out[schema.qualified_name] = schema
     return out
+
+
+class UnsafeRecordedSchemaError(UsageError):
+    """A schema version recorded in the DuckDB file holds a name that must not reach a dbt file:
+    one line naming the table or column (``repr``) and the fix; nothing is generated."""
+
+    @classmethod
+    def of(cls, db: Path, namespace: str, table: str, version: int, exc: UnsafeNameError) -> UnsafeRecordedSchemaError:
+        if is_safe_name(namespace) and is_safe_name(table):
+            where = f"namespace = '{namespace}' and table_name = '{table}' and schema_version = {version}"
+        else:  # never echo an unsafe name into a statement meant to be pasted
+            pattern = NAME_PATTERN.pattern
+            where = f"not regexp_full_match(namespace || '.' || table_name, '{pattern}\\.{pattern}')"
+        cause = (
+            f"{shown(str(db))}: schema version {version} of {shown(namespace)}.{shown(table)} recorded in "
+            f"cd2_meta.schema_versions is refused ({exc}); nothing was generated (the DAP API served this name to "
+            "a cd2 that did not check names; cd2 sync now refuses such a table)"
+        )
+        fix = (
+            f"delete that version (`delete from cd2_meta.schema_versions where {where}`), "
+            "or run `cd2 codegen` without --db (the bundled schemas)"
+        )
+        return cls(cause, fix)
 
 
 def merge(bundled: TableSchema, recorded: TableSchema) -> TableSchema:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from extract.dbtgen import descriptions, naming, pii
 from extract.dbtgen.catalog import is_history
+from extract.dbtgen.render import jinja_text
 from extract.schema import ENUM_UNKNOWN, Column, TableSchema
 
 LAYERS = ("raw", "current", "staging")
 MAX_LISTED_MEMBERS = 12
 LOAD_COLUMNS = ("_meta_ts", "_meta_action", "_batch_id", "_loaded_at", "_schema_version")
+# dbt-duckdb quotes column comments with this: a description holding it fails the build.
+COMMENT_QUOTE = "$dbt_comment_literal_block$"
 
 
 def doc_ref(block: str) -> str:
@@ -62,8 +65,9 @@ def _enum_fact(column: Column, layer: str) -> str | None:
     if column.enum is None:
         return None
     members = [m for m in column.enum if m != ENUM_UNKNOWN]
-    if len(members) <= MAX_LISTED_MEMBERS:
-        listed = "One of " + ", ".join(f"`{m}`" for m in members) + "."
+    if len(members) <= MAX_LISTED_MEMBERS and not any(COMMENT_QUOTE in str(m) for m in members):
+        # members come from the API: data in a description dbt renders with Jinja
+        listed = "One of " + ", ".join(jinja_text(f"`{m}`") for m in members) + "."
     else:
         listed = f"One of {len(members)} documented values."
     if column.enum_open:

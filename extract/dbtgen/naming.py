@@ -6,6 +6,7 @@ The entity of a table is the singular of its CD2 name, i.e. the Canvas model it 
 
 from __future__ import annotations
 
+from extract.names import check_name
 from extract.schema import TableSchema
 
 # Plurals the suffix rules below get wrong, and tables whose Canvas model name is itself plural.
@@ -75,8 +76,14 @@ def truncation_flag(column: str) -> str:
 
 
 def check_names(schemas: list[TableSchema]) -> None:
-    """Fail when a renamed key or a derived flag would collide with an existing column."""
+    """Fail when a name is not a safe CD2 name (``UnsafeNameError``: names become file paths,
+    model names and SQL in the generated files), or when a renamed key or a derived flag would
+    collide with an existing column."""
     for schema in schemas:
+        check_name("namespace", schema.namespace)
+        check_name("table", schema.name)
+        for name in (*(c.name for c in schema.columns), *schema.primary_key):
+            check_name("column", name, schema.qualified_name)
         if len(schema.primary_key) != 1:
             raise ValueError(f"{schema.qualified_name}: composite keys are not supported ({schema.primary_key})")
         names = [staging_name(schema, c.name) for c in schema.columns]

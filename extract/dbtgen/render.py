@@ -120,8 +120,24 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# What starts Jinja code in a dbt file: ``{{``, ``{%`` and ``{#`` (closers alone are plain text).
+_JINJA_OPENER = re.compile(r"\{(?=[{%#])")
+
+
+def jinja_text(value: str) -> str:
+    """Text from the data (API names, enum members, descriptions) for a field dbt renders with
+    Jinja (YAML descriptions, test arguments): each opening ``{`` of a Jinja delimiter becomes
+    the expression ``{{ '{' }}``, so dbt renders the text back as it was and runs none of it."""
+    return _JINJA_OPENER.sub("{{ '{' }}", value)
+
+
 def json_literal(value: Any, indent: str) -> str:
-    """A JSON document as a SQL string literal, pretty-printed and indented to sit inside SQL."""
-    text = json.dumps(value, indent=4)
+    """A JSON document as a SQL string literal, pretty-printed and indented to sit inside SQL.
+
+    The document may hold names from the API (nested property names): a ``{`` that would open
+    Jinja code in the dbt model is written as the JSON escape ``\\u007b`` (the same text to
+    DuckDB); with ``indent`` the document's own braces are never followed by ``{``, ``%`` or ``#``.
+    """
+    text = _JINJA_OPENER.sub(r"\\u007b", json.dumps(value, indent=4))
     lines = text.replace("'", "''").splitlines()
     return "'" + ("\n" + indent).join(lines) + "'"

@@ -17,6 +17,7 @@ from extract.dbtgen.render import (
     FlowList,
     GeneratedFile,
     ident,
+    jinja_text,
     json_literal,
     sql_header,
     sql_string,
@@ -40,7 +41,9 @@ def maps_sentinel(column: Column) -> bool:
 
 
 def staging_type(column: Column) -> str:
-    return (column.duckdb_type() if column.is_nested else landing_type(column)).lower()
+    """The column's type in staging, for the YAML (which dbt renders with Jinja): a STRUCT type
+    spells out nested property names, which come from the API."""
+    return jinja_text((column.duckdb_type() if column.is_nested else landing_type(column)).lower())
 
 
 def _alias(name: str) -> str:
@@ -135,10 +138,16 @@ def _relationship_test(schema: TableSchema, column: Column, by_name: dict[str, T
 def _accepted_values_test(column: Column) -> dict[str, Any] | None:
     if column.enum is None or column.enum_open:
         return None
-    values = FlowList(m for m in column.enum if m != ENUM_UNKNOWN)
-    arguments: dict[str, Any] = {"values": values}
-    if column.type != "string":
-        arguments["quote"] = False
+    # Members come from the API. dbt renders test arguments with Jinja, then its accepted_values
+    # writes each value into the test's SQL as it is: between quotes, or bare with quote=false.
+    members = [m for m in column.enum if m != ENUM_UNKNOWN]
+    arguments: dict[str, Any]
+    if column.type == "string":
+        arguments = {"values": FlowList(jinja_text(str(m).replace("'", "''")) for m in members)}
+    elif all(isinstance(m, int | float) and not isinstance(m, bool) for m in members):
+        arguments = {"values": FlowList(members), "quote": False}
+    else:
+        return None  # a member that is not a number would be SQL of its own
     return {"accepted_values": {"arguments": arguments, "config": {"severity": "warn"}}}
 
 
@@ -164,6 +173,8 @@ def column_entries(schema: TableSchema, by_name: dict[str, TableSchema]) -> list
             "description": describe.column_text(schema, column, "staging"),
             "data_type": staging_type(column),
         }
+        if ident(target) != target:  # a reserved word: dbt quotes it in tests and column comments
+            entry["quote"] = True
         klass = pii.pii_class(schema, column.name)
         if klass:
             entry["config"] = {"meta": {"pii": klass}}

@@ -8,7 +8,7 @@ import json
 import threading
 from typing import Any
 
-from extract.fake_dap import errors
+from extract.fake_dap import errors, hostile
 from extract.fake_dap.auth import TokenIssuer
 from extract.fake_dap.config import NAMESPACES, ServerConfig
 from extract.fake_dap.downloads import UrlSigner
@@ -51,6 +51,8 @@ class DapApi:
         return sorted(set(NAMESPACES) | set(self.store.namespaces()))
 
     def qualified(self, namespace: str, table: str) -> str:
+        if self.config.hostile_names and (served := hostile.alias(namespace, table)) is not None:
+            return served
         if namespace not in self.namespaces():
             raise errors.namespace_not_found(namespace)
         qname = f"{namespace}.{table}"
@@ -63,9 +65,13 @@ class DapApi:
             raise errors.namespace_not_found(namespace)
         with self.store_lock:
             names = [q.split(".", 1)[1] for q in self.store.tables(namespace)]
+        if self.config.hostile_names:
+            names += hostile.extra_tables(namespace)
         return 200, {"tables": names}
 
     def table_schema(self, namespace: str, table: str) -> JsonReply:
+        if self.config.hostile_names and (reply := hostile.table_schema(namespace, table)) is not None:
+            return reply
         with self.store_lock:
             qname = self.qualified(namespace, table)
             schema = self.store.schema(qname, self.store.now)

@@ -92,6 +92,8 @@ class ServerConfig:
     scope: str = "dap:query"  # the ``scope`` string of the login response
     # 403 on every /dap/* call with this error type (AccountNotOnboarded, AccountDisabled, …).
     forbidden: str | None = None
+    # Also list tables and serve a schema whose names are hostile (see extract/fake_dap/hostile.py).
+    hostile_names: bool = False
     render_threads: int = 2  # DuckDB threads per rendering
     render_memory_limit: str = "2GB"
     render_workers: int = 2  # background renderings at once (jobs that are not immediate)

@@ -16,7 +16,8 @@ Kinds and their parameters (endpoint bucket names are in ``config.BUCKETS``; ``*
     delay             sleep ``seconds`` before handling normally
   Handler faults:
     token_expiry      login: the token lives ``lifetime_s`` seconds (default 1; <= 0: already expired)
-    job_failure       create_job: the new job ends ``failed`` with error {error_type, message}
+    job_failure       create_job: a new job (never a reused one) ends ``failed`` with error
+                      {error_type, message}
     job_expiry        create_job / get_job: the job's expires_at becomes now + expires_in_s (default 0:
                       expired, so GET job and its objects answer 404)
     url_expiry        object_url: URLs expire ``expires_in_s`` after issue (default 0: already expired)
@@ -25,6 +26,10 @@ Kinds and their parameters (endpoint bucket names are in ``config.BUCKETS``; ``*
     truncated_gzip    serve only a prefix (``after_bytes``, or ``fraction`` of the file, default 0.5)
                       with a matching Content-Length, so the transfer looks complete
     slow_download     throttle to ``bytes_per_s`` (default 64 KiB/s)
+
+A fault armed on ``get_job`` (endpoint named explicitly) also makes create_job answer a job that
+is not complete yet (a new one if the identical query's job is complete), so that the client
+must poll and the fault has a GET to hit, whatever the server's ``job_completion``.
 """
 
 from __future__ import annotations
@@ -135,6 +140,11 @@ class FaultSet:
                     self.history.append({"kind": fault.kind, "endpoint": endpoint, "table": table})
                     return fault
         return None
+
+    def armed(self, endpoint: str, table: str | None) -> bool:
+        """Whether a fault that names ``endpoint`` explicitly would fire for ``table`` (not consumed)."""
+        with self._lock:
+            return any(f.endpoint == endpoint and f.matches(endpoint, table) for f in self._faults)
 
     @staticmethod
     def response_kinds_for(endpoint: str) -> frozenset[str]:

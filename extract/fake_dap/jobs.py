@@ -6,7 +6,10 @@ done. Jobs expire ``job_ttl_s`` after creation (wall clock): then GET job and it
 
 Reuse: a POST with the same table, normalized query and store state returns the existing job
 (with its original ``expires_at``) unless that job expired or failed; then a new job is made.
-Job ids are derived from the reuse key and a generation counter, so they are deterministic.
+An injected failure (the ``job_failure`` fault) always makes a new job, so that it fires even
+while the identical query's job is live; so does a required poll (``must_poll``) when that job
+is already complete. Job ids are derived from the reuse key and a generation counter, so they
+are deterministic.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,9 +99,17 @@ class Job:
 
 
 class JobRegistry:
-    def __init__(self, renderer: Renderer, ttl_s: float, workers: int) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        ttl_s: float,
+        workers: int,
+        must_poll: Callable[[str], bool] | None = None,
+    ) -> None:
         self.renderer = renderer
         self.ttl_s = ttl_s
+        # qname -> whether a new job must be answered not yet complete (a fault waits on GET job)
+        self._must_poll = must_poll or (lambda qname: False)
         self._jobs: dict[str, Job] = {}
         self._by_reuse: dict[str, str] = {}
         self._generation: dict[str, int] = {}
@@ -112,10 +124,15 @@ class JobRegistry:
     ) -> tuple[Job, bool]:
         """The job for ``plan``: the live existing one (reused=True) or a new one."""
         with self._lock:
+            poll = self._must_poll(plan.qname)
+            if poll:
+                completion = Completion(completion.outcome, max(1, completion.polls), completion.seconds)
             existing_id = self._by_reuse.get(plan.reuse_key)
             existing = self._jobs.get(existing_id) if existing_id else None
-            if existing is not None and existing.expires > now and existing.status(now) != "failed":
-                return existing, True
+            if existing is not None and existing.expires > now and failure is None:
+                status = existing.status(now)
+                if status != "failed" and not (poll and status == "complete"):
+                    return existing, True
             generation = self._generation.get(plan.reuse_key, 0)
             self._generation[plan.reuse_key] = generation + 1
             digest = hashlib.sha256(f"{plan.reuse_key}#{generation}".encode()).digest()

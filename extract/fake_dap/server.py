@@ -117,7 +117,13 @@ class FakeDapServer:
         self._own_cache = self.config.cache_dir is None
         cache = Path(self.config.cache_dir or tempfile.mkdtemp(prefix="fake-dap-cache-"))
         self.renderer = Renderer(cache, self.config.render_threads, self.config.render_memory_limit)
-        self.jobs = JobRegistry(self.renderer, self.config.job_ttl_s, self.config.render_workers)
+        self.jobs = JobRegistry(
+            self.renderer,
+            self.config.job_ttl_s,
+            self.config.render_workers,
+            # A fault waiting on GET job needs a GET: the POST then answers a job still running.
+            must_poll=lambda qname: self.faults.armed(cfg.GET_JOB, qname),
+        )
         self.tokens = TokenIssuer(self.config.client_id, self.config.client_secret, self.config.clock)
         self.signer = UrlSigner()
         self.limiter = SlidingWindowLimiter(

@@ -3,11 +3,16 @@
 The rows appended to ``raw_<ns>.<table>``, the batch-log row, the table's new watermark and
 schema version, and the schema JSON commit together or not at all: a crash at any point
 leaves either the whole batch or none of it, and a re-run starts from the old watermark.
+
+A full disk ends as a ``DiskFullError`` (``diskfull.py``) naming what could not be written and
+about how much room it needs; a failing ROLLBACK never hides the error that caused it; and
+``checkpoint`` makes a checkpoint that fails (which ``close()`` would swallow) an error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +20,21 @@ from pathlib import Path
 
 import duckdb
 
+from extract.landing.diskfull import (
+    DiskFullError,
+    checkpoint_full,
+    database_file,
+    is_disk_full,
+    landing_full,
+)
 from extract.landing.readers import allowing_huge_records, select_for
 from extract.landing.tables import META_SCHEMA, ensure_meta, ensure_raw_table, quote, raw_table_name
 from extract.schema import TableSchema
 from extract.timeutil import utc_now
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BatchResult", "BatchSpec", "DiskFullError", "checkpoint", "land_batch", "record_failure"]
 
 
 @dataclass
@@ -54,8 +70,40 @@ class BatchResult:
 
 def land_batch(con: duckdb.DuckDBPyConnection, spec: BatchSpec) -> BatchResult:
     """Append the job's rows and advance the table's state, atomically (a batch with a record too
-    long for the readers' usual buffers is rolled back and read again with room for it)."""
-    return allowing_huge_records(lambda huge: _land(con, spec, huge))
+    long for the readers' usual buffers is rolled back and read again with room for it).
+
+    Raises ``DiskFullError`` if the disk (or DuckDB's temporary directory) is full."""
+    try:
+        return allowing_huge_records(lambda huge: _land(con, spec, huge))
+    except duckdb.Error as exc:
+        if is_disk_full(exc):
+            raise landing_full(con, exc, spec.files) from exc
+        raise
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the write-ahead log into the database file now.
+
+    ``close()`` checkpoints too, but swallows a failure: a run on a full disk then reports
+    success while its file cannot be checkpointed. Raises ``DiskFullError`` on a full disk
+    (the committed batches stay safe in the WAL), other DuckDB errors as they are."""
+    db_file = database_file(con)
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        if is_disk_full(exc):
+            raise checkpoint_full(db_file, exc) from exc
+        raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
+    """Roll back after ``error`` without replacing it: when a COMMIT fails (e.g. a full disk), the
+    transaction is already gone and ROLLBACK fails with "no transaction is active"."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as rollback_error:
+        log.debug("ROLLBACK after %s failed too: %s", type(error).__name__, rollback_error)
+        error.add_note(f"(the ROLLBACK after it failed too: {rollback_error})")
 
 
 def _land(con: duckdb.DuckDBPyConnection, spec: BatchSpec, huge_records: bool) -> BatchResult:
@@ -158,8 +206,8 @@ def _land(con: duckdb.DuckDBPyConnection, spec: BatchSpec, huge_records: bool) -
             [schema.namespace, schema.name, schema.version, json.dumps(schema.to_dap_schema()), finished],
         )
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        _rollback(con, exc)
         raise
     return BatchResult(batch_id, upserts + deletes, upserts, deletes, tuple(added))
 
@@ -202,6 +250,6 @@ def record_failure(
             [namespace, table, now, f"{error_type}: {message}"],
         )
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        _rollback(con, exc)
         raise

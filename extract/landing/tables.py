@@ -12,6 +12,7 @@ import logging
 
 import duckdb
 
+from extract.names import quote_identifier
 from extract.schema import Column, TableSchema
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,18 @@ CREATE TABLE IF NOT EXISTS {META_SCHEMA}.schema_versions (
 
 
 def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """A SQL identifier, quoted (names come from the API: never written into SQL bare)."""
+    return quote_identifier(name)
 
 
 def raw_schema_name(namespace: str) -> str:
+    """The raw schema's name (``raw_canvas``): a value, for catalog lookups; ``quote`` it in SQL."""
     return f"raw_{namespace}"
 
 
 def raw_table_name(schema: TableSchema) -> str:
-    return f"{raw_schema_name(schema.namespace)}.{quote(schema.name)}"
+    """The raw table as quoted SQL: ``"raw_canvas"."courses"``."""
+    return f"{quote(raw_schema_name(schema.namespace))}.{quote(schema.name)}"
 
 
 def landing_type(column: Column) -> str:
@@ -115,7 +119,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> lis
 
     Runs inside the caller's transaction. Returns the names of added columns.
     """
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {raw_schema_name(schema.namespace)}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(raw_schema_name(schema.namespace))}")
     present = existing_columns(con, schema)
     if not present:
         cols = [f"{quote(c.name)} {landing_type(c)}" for c in schema.columns]

@@ -20,6 +20,7 @@ from typing import Any
 
 from extract.dap.client import DapClient, Job
 from extract.dap.errors import DapError, NotFoundError, UrlExpiredError
+from extract.names import inside
 from extract.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class JobFetcher:
     download_pool: Executor
     policy: FetchPolicy = field(default_factory=FetchPolicy)
     sleep: Callable[[float], None] = time.sleep
+    # The work folder: every download folder must be inside it (it is emptied and removed).
+    root: Path | None = None
 
     def fetch(
         self,
@@ -101,15 +104,18 @@ class JobFetcher:
     def _download_all(
         self, job: Job, dest: Path, fmt: str, on_file: Callable[[int], None] | None
     ) -> tuple[list[Path], int]:
+        if self.root is not None:
+            inside(self.root, dest)  # before anything is created or removed there
         dest.mkdir(parents=True, exist_ok=True)
         for stale in dest.iterdir():
-            stale.unlink()
+            stale.unlink()  # files of an earlier attempt (a folder here fails the table, nothing is removed)
         try:
             urls = self.client.object_urls(job.objects)
         except NotFoundError as exc:
             raise JobExpiredError(message=str(exc)) from exc
         extension = EXTENSIONS.get(fmt, "")
-        targets = {oid: dest / f"part-{i:05d}{extension}" for i, oid in enumerate(job.objects)}
+        # File names are ours (a counter), never the API's object ids.
+        targets = {oid: inside(dest, dest / f"part-{i:05d}{extension}") for i, oid in enumerate(job.objects)}
         futures = {
             oid: self.download_pool.submit(self._download_one, oid, urls[oid], targets[oid], on_file)
             for oid in job.objects

@@ -9,8 +9,11 @@ and re-delivered rows are idempotent). Landing is the same atomic batch as ``cd2
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,14 +49,26 @@ def _format_of(path: Path) -> str | None:
 
 def load_schema(namespace: str, table: str, schema_file: Path | None) -> TableSchema:
     if schema_file is None:
-        return bundled_schema(namespace, table)
-    document = json.loads(schema_file.read_text(encoding="utf-8"))
-    match = _SCHEMA_FILE.match(schema_file.name)
-    version = document.get("version") or (int(match.group("version")) if match else 1)
-    return TableSchema.from_dap_schema(namespace, table, document["schema"], int(version))
+        try:
+            return bundled_schema(namespace, table)
+        except KeyError:
+            raise ImportPlanError(
+                f"no table {table!r} in namespace {namespace!r} (check --namespace and --table)"
+            ) from None
+    try:
+        document = json.loads(schema_file.read_text(encoding="utf-8"))
+        match = _SCHEMA_FILE.match(schema_file.name)
+        version = document.get("version") or (int(match.group("version")) if match else 1)
+        return TableSchema.from_dap_schema(namespace, table, document["schema"], int(version))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ImportPlanError(
+            f"{schema_file} is not a `dap schema` output file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def plan_import(directory: Path, namespace: str, table: str, schema_file: Path | None = None) -> ImportPlan:
+    if not directory.is_dir():
+        raise ImportPlanError(f"{directory} is not a folder (give the job_<id> folder that dap downloaded)")
     files = sorted(p for p in directory.rglob("*") if p.is_file() and _format_of(p))
     if not files:
         raise ImportPlanError(f"no DAP data files (*.json.gz, *.csv.gz, *.tsv.gz, *.parquet) under {directory}")
@@ -65,13 +80,101 @@ def plan_import(directory: Path, namespace: str, table: str, schema_file: Path |
         raise ImportPlanError(f"{directory} holds files of several jobs ({', '.join(sorted(jobs))}); import one job")
     job_dir = next(iter(jobs))
     job_id = job_dir.removeprefix("job_") if job_dir.startswith("job_") else None
-    return ImportPlan(load_schema(namespace, table, schema_file), formats.pop() or "jsonl", files, job_id)
+    plan = ImportPlan(load_schema(namespace, table, schema_file), formats.pop() or "jsonl", files, job_id)
+    check_fields_fit(plan)
+    return plan
+
+
+# How many records of each JSON file are read to learn the fields it carries.
+SAMPLE_RECORDS = 200
+
+
+def file_fields(path: Path, fmt: str) -> tuple[set[str], set[str]]:
+    """The key and value field names a DAP file carries (a sample of records for JSON lines, the
+    header for CSV/TSV, the column names for Parquet)."""
+    if fmt == "parquet":
+        import duckdb
+
+        from extract.landing.readers import parquet_columns
+
+        try:
+            names = parquet_columns(duckdb.connect(), [path])
+        except duckdb.Error as exc:
+            raise ImportPlanError(f"{path.name} is not a readable Parquet file: {' '.join(str(exc).split())}") from None
+        return _split_dotted(names)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+            if fmt in ("csv", "tsv"):
+                header = handle.readline().rstrip("\r\n")
+                names = [h.strip('"') for h in header.split("," if fmt == "csv" else "\t")]
+                return _split_dotted(names)
+            keys: set[str] = set()
+            values: set[str] = set()
+            for _, line in zip(range(SAMPLE_RECORDS), handle, strict=False):
+                record = json.loads(line)
+                keys |= set(record.get("key") or {})
+                values |= set(record.get("value") or {})
+            return keys, values
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportPlanError(f"{path.name} is not a gzip-compressed {fmt} file ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise ImportPlanError(f"{path.name} does not hold DAP {fmt} records ({type(exc).__name__})") from None
+
+
+def _split_dotted(names: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Key and value columns of flat (CSV/TSV/Parquet) headers; a nested object's properties
+    (``value.settings.hide_final_grade``) count as their column (``settings``)."""
+    keys = {n.removeprefix("key.").split(".", 1)[0] for n in names if n.startswith("key.")}
+    values = {n.removeprefix("value.").split(".", 1)[0] for n in names if n.startswith("value.")}
+    return keys, values
+
+
+def check_fields_fit(plan: ImportPlan) -> None:
+    """Refuse files that are not this table's: their key fields must be the table's primary key and
+    every value field one of its columns (a column from a newer schema version needs that version,
+    from `dap schema`, as --schema-file)."""
+    schema = plan.schema
+    columns = {c.name for c in schema.columns}
+    for path in plan.files:
+        keys, values = file_fields(path, plan.fmt)
+        if not keys and not values:
+            continue  # an empty file says nothing
+        if keys != set(schema.primary_key):
+            raise ImportPlanError(
+                f"{path.name} is keyed by {sorted(keys)}, but {schema.qualified_name} by "
+                f"{list(schema.primary_key)}: these files are not this table's (check --table)"
+            )
+        unknown = sorted(values - columns)
+        if unknown:
+            shown = ", ".join(unknown[:8]) + (" …" if len(unknown) > 8 else "")
+            raise ImportPlanError(
+                f"{path.name} has {len(unknown)} field(s) that {schema.qualified_name} (schema version "
+                f"{schema.version}) does not: {shown}. These files are another table's (check --table), or of "
+                "a newer schema version (pass its `dap schema` file as --schema-file)"
+            )
+
+
+def current_watermark(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> datetime | None:
+    try:
+        row = con.execute(
+            "SELECT watermark FROM cd2_meta.table_state WHERE namespace = ? AND table_name = ?",
+            [schema.namespace, schema.name],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
 
 
 def import_files(
-    con: duckdb.DuckDBPyConnection, plan: ImportPlan, kind: str, csv_null: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    plan: ImportPlan,
+    kind: str,
+    csv_null: str | None = None,
+    allow_older: bool = False,
 ) -> tuple[BatchResult | None, datetime | None]:
-    """Land the planned files as one batch; returns (result, watermark), or (None, None) if empty."""
+    """Land the planned files as one batch; returns (result, watermark), or (None, None) if empty.
+    Files older than the table's watermark are refused unless ``allow_older``: landing them would
+    move the watermark back and the next incremental would fetch again what has landed."""
     if kind not in ("snapshot", "incremental"):
         raise ImportPlanError("kind must be 'snapshot' or 'incremental'")
     columns = parquet_columns(con, plan.files) if plan.fmt == "parquet" else []
@@ -88,6 +191,12 @@ def import_files(
         return None, None
     if watermark is None:
         raise ImportPlanError("the snapshot files hold no rows, so they give no watermark; nothing imported")
+    current = current_watermark(con, plan.schema)
+    if current is not None and watermark < current and not allow_older:
+        raise ImportPlanError(
+            f"the files end at {watermark.isoformat()}Z, before {plan.schema.qualified_name}'s watermark "
+            f"{current.isoformat()}Z: importing them would move it back (pass --allow-older to do that)"
+        )
     spec = BatchSpec(
         schema=plan.schema,
         kind=kind,
@@ -99,7 +208,7 @@ def import_files(
         snapshot_at=watermark if kind == "snapshot" else None,
         until=watermark if kind == "incremental" else None,
         bytes=sum(p.stat().st_size for p in plan.files),
-        parquet_columns=parquet_columns,
+        parquet_columns=columns,
         csv_null=csv_null,
     )
     return land_batch(con, spec), watermark

@@ -11,6 +11,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from rich.markup import escape
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
@@ -97,7 +99,8 @@ class RichReporter:
     def _task(self, qname: str) -> TaskID:
         with self._lock:
             if qname not in self._tasks:
-                self._tasks[qname] = self._progress.add_task(qname, total=None, status="starting")
+                # names and errors from the API are data, not rich markup
+                self._tasks[qname] = self._progress.add_task(escape(qname), total=None, status="starting")
             return self._tasks[qname]
 
     def table_started(self, qname: str) -> None:
@@ -113,7 +116,7 @@ class RichReporter:
         self._progress.update(self._task(qname), status="landing")
 
     def note(self, qname: str, message: str) -> None:
-        self._progress.console.print(f"[yellow]{qname}[/]: {message}")
+        self._progress.console.print(f"[yellow]{escape(qname)}[/]: {escape(message)}")
 
     def table_done(self, result: TableResult) -> None:
         task = self._task(result.qualified_name)
@@ -121,7 +124,8 @@ class RichReporter:
             status = f"[green]ok[/] {result.rows:,} rows"
         else:
             status = "[red]failed[/]"
-            self._progress.console.print(f"[red]{result.qualified_name} failed:[/] {result.error}")
+            name, error = escape(result.qualified_name), escape(result.error or "")
+            self._progress.console.print(f"[red]{name} failed:[/] {error}")
         self._progress.update(task, total=1, completed=1, status=status)
         self._progress.remove_task(task)
         if self._overall is not None:

@@ -22,11 +22,13 @@ from typing import Any
 
 import duckdb
 
+from extract import redact
 from extract.config import MEMORY_LIMIT_ENV
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
-from extract.landing.batch import BatchResult, BatchSpec, land_batch, record_failure
+from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, land_batch, record_failure
 from extract.landing.readers import FORMATS, parquet_columns
+from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
 from extract.sync.fetch import FetchedJob, JobFetcher
 from extract.sync.progress import Reporter
@@ -70,6 +72,7 @@ class TableResult:
     watermark: str | None = None
     error: str | None = None
     error_type: str | None = None
+    advice: str | None = None  # what to do; the summary prints each distinct advice once
 
 
 @dataclass
@@ -106,20 +109,25 @@ class SyncRunner:
         self.options = options
         self.reporter = reporter
         self._land_lock = threading.Lock()
+        self._refused: dict[str, str] = {}  # shown name -> why the real name is refused (see run)
 
     def run(self) -> SyncReport:
         started = time.monotonic()
         report = SyncReport()
-        work = self.options.work_dir
+        work = _checked_work_dir(self.options.work_dir)
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)  # leftovers of an interrupted run hold nothing committed
         work.mkdir(parents=True, exist_ok=True)
+        # Table names come from the API: an unsafe one is passed on (and so logged, recorded and
+        # summarised) escaped, so a newline cannot forge a log line; _sync_table refuses it.
+        display = {q: shown_qualified(q) for q in self.options.tables}
+        self._refused = {display[q]: why for q in self.options.tables if (why := _unsafe(q)) is not None}
         with (
             ThreadPoolExecutor(self.options.download_concurrency, thread_name_prefix="download") as downloads,
             ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="table") as tables,
         ):
-            fetcher = JobFetcher(self.client, downloads)
-            futures = {tables.submit(self._sync_table, q, fetcher): q for q in self.options.tables}
+            fetcher = JobFetcher(self.client, downloads, root=work)
+            futures = {tables.submit(self._sync_table, display[q], fetcher): q for q in self.options.tables}
             for future in as_completed(futures):
                 result = future.result()
                 report.results.append(result)
@@ -135,6 +143,10 @@ class SyncRunner:
         self.reporter.table_started(qname)
         kind, reason = "snapshot", "initial"
         try:
+            # Before any request, path or SQL is made from the name: an unsafe name fails this table only.
+            if qname in self._refused:
+                raise UnsafeNameError(self._refused[qname])
+            check_qualified_name(qname)
             version, doc = self.client.get_schema(namespace, table)
             schema = TableSchema.from_dap_schema(namespace, table, doc, version)
             with self._land_lock:
@@ -152,9 +164,13 @@ class SyncRunner:
                 fetched, batch = self._fetch_and_land(schema, fetcher, kind, reason, None)
         except Exception as exc:  # confined to this table: record it and let the others go on
             error_type = getattr(exc, "error_type", None) or type(exc).__name__
-            message = str(exc) or type(exc).__name__
+            # The API's error text may echo a secret, a token or a signed URL: scrubbed before it is
+            # logged, stored in cd2_meta or printed; one line, so it cannot forge a log line.
+            message = redact.one_line(str(exc) or type(exc).__name__, limit=2000)
+            # Advice shared by many tables (raise memory_limit, free disk space) is printed once by the summary.
+            advice = getattr(exc, "advice", None)
             if isinstance(exc, duckdb.OutOfMemoryException):
-                message = f"{message}\n{self._memory_advice()}"
+                advice = self._memory_advice()
             log.error("%s failed: %s", qname, message)
             with self._land_lock:
                 try:
@@ -165,7 +181,7 @@ class SyncRunner:
                         kind=kind,
                         reason=reason,
                         error_type=error_type,
-                        message=message,
+                        message=f"{message} ({advice})" if advice else message,
                         fmt=self.options.fmt,
                     )
                 except duckdb.Error as log_error:  # never hide the original failure
@@ -178,6 +194,7 @@ class SyncRunner:
                 seconds=time.monotonic() - started,
                 error=message,
                 error_type=error_type,
+                advice=advice,
             )
         return TableResult(
             qname,
@@ -201,7 +218,7 @@ class SyncRunner:
         limit = row[0] if row else "?"
         return (
             f"DuckDB's memory_limit is {limit}: raise it (memory_limit in cd2.yml or ${MEMORY_LIMIT_ENV}) "
-            "and run again; this table's watermark was not advanced"
+            "and run again; the watermarks of the tables that failed were not advanced"
         )
 
     def _query(self, kind: str, watermark: Any) -> dict[str, Any]:
@@ -214,18 +231,22 @@ class SyncRunner:
         self, schema: TableSchema, fetcher: JobFetcher, kind: str, reason: str, watermark: Any
     ) -> tuple[FetchedJob, BatchResult]:
         qname = schema.qualified_name
-        dest = self.options.work_dir / qname
+        dest = self._work_path(schema)
         query = self._query(kind, watermark)
         last_error: Exception | None = None
         for attempt in range(1, MAX_LAND_ATTEMPTS + 1):
-            fetched = fetcher.fetch(
-                schema.namespace,
-                schema.name,
-                query,
-                dest,
-                on_job=lambda job: self.reporter.job_state(qname, job.status),
-                on_file=lambda size: self.reporter.file_downloaded(qname, size),
-            )
+            try:
+                fetched = fetcher.fetch(
+                    schema.namespace,
+                    schema.name,
+                    query,
+                    dest,
+                    on_job=lambda job: self.reporter.job_state(qname, job.status),
+                    on_file=lambda size: self.reporter.file_downloaded(qname, size),
+                )
+            except DiskFullError:
+                shutil.rmtree(dest, ignore_errors=True)  # the files that did arrive: room for other tables
+                raise
             schema = self._schema_for_job(schema, fetched)
             job = fetched.job
             if job.watermark is None:
@@ -251,6 +272,8 @@ class SyncRunner:
             try:
                 with self._land_lock:
                     batch = land_batch(self.con, spec)
+            except DiskFullError:
+                raise  # not a damaged file: fetching the files again would fill the same disk
             except duckdb.IOException as exc:
                 # A file that arrived damaged (e.g. a truncated gzip with a plausible length) fails
                 # here; nothing was committed, so fetch the files again and retry.
@@ -269,6 +292,13 @@ class SyncRunner:
             message=f"{qname}: could not land the job's files after {MAX_LAND_ATTEMPTS} attempts: {_short(last_error)}"
         )
 
+    def _work_path(self, schema: TableSchema) -> Path:
+        """The table's download folder, emptied and removed after landing: so it is built from
+        checked names only and proven to be inside the work folder."""
+        namespace, table = check_qualified_name(schema.qualified_name)
+        work = self.options.work_dir
+        return inside(work, work / f"{namespace}.{table}")
+
     def _schema_for_job(self, schema: TableSchema, fetched: FetchedJob) -> TableSchema:
         """The job may have been produced with a newer schema version than we fetched."""
         version = fetched.job.schema_version
@@ -280,6 +310,28 @@ class SyncRunner:
     def _parquet_columns(self, fetched: FetchedJob) -> list[str]:
         with self._land_lock:
             return parquet_columns(self.con, fetched.files)
+
+
+def _unsafe(qname: str) -> str | None:
+    """Why ``qname`` is refused (its message shows the real name with ``repr``), or None."""
+    try:
+        check_qualified_name(qname)
+    except UnsafeNameError as exc:
+        return str(exc)
+    return None
+
+
+def _checked_work_dir(work: Path) -> Path:
+    """``work`` unless it is a folder whose removal would take more than the sync's leftovers:
+    the filesystem root, the home folder, the current folder or one of its ancestors."""
+    resolved = work.resolve()
+    try:
+        home: Path | None = Path.home().resolve()
+    except RuntimeError:  # no home folder (e.g. a service account without one)
+        home = None
+    if resolved == home or Path.cwd().resolve().is_relative_to(resolved):
+        raise UnsafePathError(f"refusing {shown(str(work))} as the sync's work folder: it is emptied on every run")
+    return work
 
 
 def _short(exc: BaseException | None) -> str:

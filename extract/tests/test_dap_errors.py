@@ -1,10 +1,18 @@
-"""Error bodies of the DAP API map to typed errors; SnapshotRequired is told from OutOfRange."""
+"""Error bodies of the DAP API map to typed errors; SnapshotRequired is told from OutOfRange; a
+full disk during a download is a DiskFullError, not a download to try again."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from extract.dap import errors as e
+from extract.dap.auth import Credentials
+from extract.dap.client import DapClient, DownloadPolicy
+from extract.landing.diskfull import DiskFullError
 
 
 @pytest.mark.parametrize(
@@ -66,3 +74,50 @@ def test_failed_job_error_reaches_the_user() -> None:
 
 def test_snapshot_required_is_an_out_of_range() -> None:
     assert issubclass(e.SnapshotRequiredError, e.OutOfRangeError)
+
+
+class _Raw:
+    def stream(self, size: int, decode_content: bool = False) -> Iterator[bytes]:
+        yield from (b"x" * 4096 for _ in range(4))
+
+
+class _Answer:
+    status_code = 200
+    headers = {"Content-Length": str(4 * 4096)}
+    raw = _Raw()
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _Storage:
+    def __init__(self) -> None:
+        self.gets = 0
+
+    def get(self, url: str, **kwargs: Any) -> _Answer:
+        self.gets += 1
+        return _Answer()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fail writes with ENOSPC")
+def test_a_download_onto_a_full_disk_is_not_retried(tmp_path: Path) -> None:
+    dest = tmp_path / "part-00000.json.gz"
+    # Writes through this name fail as on a full disk (ENOSPC), without filling one.
+    dest.with_name(dest.name + ".part").symlink_to("/dev/full")
+    sleeps: list[float] = []
+    client = DapClient(
+        Credentials("http://api.invalid", "id", "secret"), download=DownloadPolicy(max_attempts=5), sleep=sleeps.append
+    )
+    storage = _Storage()
+    client._local.session = storage  # the download session of this thread
+    with pytest.raises(DiskFullError) as raised:
+        client.download("http://storage.invalid/object", dest)
+    assert storage.gets == 1 and sleeps == []  # not retried as a network fault
+    error = raised.value
+    assert error.what == "download" and error.path == str(dest) and error.needed_bytes == 4 * 4096
+    assert "disk full" in str(error) and str(tmp_path) in str(error) and "needs about 16.0 KiB" in str(error)
+    assert "16.0 KiB" in error.advice and str(tmp_path) in error.advice
+    assert not dest.with_name(dest.name + ".part").exists() and not dest.exists()

@@ -8,10 +8,12 @@ import time
 import pytest
 import requests
 
+from extract.dap.errors import JobFailedError, NotFoundError
 from extract.fake_dap import FakeDapServer, Fault, ServerConfig
 from extract.fake_dap.config import FORBIDDEN_TYPES
 from extract.tests.fake_dap_fixtures import DapTestClient, build_small_store
 from extract.tests.openapi_check import check_component, check_error, check_job
+from extract.tests.sync_helpers import fast_client
 from extract.timeutil import parse_iso
 
 
@@ -165,6 +167,67 @@ def test_job_failure_fault(srv):
     assert c.get(f"/dap/job/{body['id']}").json()["status"] == "failed"
     retry = c.create_job("canvas.courses", format="tsv").json()  # a failed job is not reused
     assert retry["status"] == "complete" and retry["id"] != body["id"]
+
+
+def test_job_failure_fires_while_the_identical_querys_job_is_live(srv):
+    """Reuse used to hand back the live complete job and swallow the fault."""
+    c = login(srv)
+    first = complete_job(c, "canvas.courses", format="jsonl")
+    fault = Fault(kind="job_failure", endpoint="create_job", message="injected while reusable")
+    srv.faults.add(fault)
+    with fast_client(srv.url) as client:
+        job = client.start_job("canvas", "courses", {"format": "jsonl"})
+        with pytest.raises(JobFailedError, match="injected while reusable"):
+            client.wait_for_job(job)
+        assert fault.fired == 1 and srv.faults.history[-1]["kind"] == "job_failure"
+        assert job.status == "failed" and job.id != first["id"]
+        again = client.wait_for_job(client.start_job("canvas", "courses", {"format": "jsonl"}))
+        assert again.status == "complete" and again.objects  # the failed job is not reused
+
+
+GET_JOB_FAULTS = {
+    "503": Fault(kind="http_status", endpoint="get_job", status=503),
+    "429": Fault(kind="rate_limit", endpoint="get_job", retry_after=0),
+    "504": Fault(kind="gateway_timeout", endpoint="get_job"),
+    "html 502": Fault(kind="html_502", endpoint="get_job"),
+    "dropped connection": Fault(kind="drop_connection", endpoint="get_job"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GET_JOB_FAULTS))
+def test_get_job_fault_fires_with_immediate_jobs(srv, name):
+    """An armed GET-job fault makes the POST answer a job still to poll, so the fault has a GET to hit."""
+    assert srv.config.completion.immediate
+    c = login(srv)
+    complete_job(c, "canvas.accounts", format="jsonl")  # a complete job the same query could reuse
+    fault = GET_JOB_FAULTS[name]
+    srv.faults.add(fault)
+    with fast_client(srv.url) as client:
+        job = client.start_job("canvas", "accounts", {"format": "jsonl"})
+        assert job.status in ("waiting", "running")
+        done = client.wait_for_job(job, first_poll_s=0.01)
+        assert done.status == "complete" and done.objects
+        assert fault.fired == 1 and srv.faults.history == [
+            {"kind": fault.kind, "endpoint": "get_job", "table": "canvas.accounts"}
+        ]
+        assert client.transport.stats.retries == 1  # the client met the fault and retried
+    polls = srv.request_log.wait_for(2, "get_job")  # each record lands just after its answer
+    assert polls[0].fault == fault.kind and polls[-1].status == 200
+
+
+def test_job_expiry_on_get_job_fires_with_immediate_jobs(srv):
+    fault = Fault(kind="job_expiry", endpoint="get_job", table="accounts")
+    srv.faults.add(fault)
+    with fast_client(srv.url) as client:
+        job = client.start_job("canvas", "accounts", {"format": "jsonl"})
+        with pytest.raises(NotFoundError):
+            client.wait_for_job(job, first_poll_s=0.01)
+        assert fault.fired == 1
+        # other tables are not held back by a fault aimed at accounts
+        assert client.start_job("canvas", "courses", {"format": "jsonl"}).status == "complete"
+        # the fault is spent: the same query is answered complete again, by a new job
+        fresh = client.start_job("canvas", "accounts", {"format": "jsonl"})
+        assert fresh.status == "complete" and fresh.id != job.id
 
 
 def test_job_expiry_fault_on_create(srv):

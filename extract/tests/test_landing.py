@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pyarrow as pa
@@ -15,9 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from extract.landing import batch
-from extract.landing.batch import BatchSpec, land_batch, record_failure
+from extract.landing.batch import BatchSpec, checkpoint, land_batch, record_failure
+from extract.landing.diskfull import NO_SPACE_TEXT, DiskFullError, is_disk_full
 from extract.landing.readers import HUGE_RECORD_BYTES, JSON_OBJECT_BYTES, FileFormatError
 from extract.schema import Column, TableSchema
+from extract.tests.sync_helpers import CannotMountError, fill_disk, small_filesystem
 
 SCHEMA = TableSchema(
     namespace="canvas",
@@ -360,3 +365,161 @@ def test_expanded_mode_rebuilds_nested_objects(tmp_path: Path) -> None:
     settings_type = SCHEMA.column("settings").duckdb_type()
     rows = con.execute(f"SELECT id, CAST(settings AS {settings_type}) FROM raw_canvas.things ORDER BY id").fetchall()
     assert rows == [(1, {"color": "red\ttab", "size": 3}), (2, None), (3, {"color": None, "size": 7})]
+
+
+# ---- failures of the transaction itself, and a full disk ----------------------------------------------
+class CommitFails:
+    """A connection whose COMMIT fails the way DuckDB's does: the transaction is gone (rolled back)
+    when the error is raised, so the ROLLBACK that follows fails with "no transaction is active"."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, message: str) -> None:
+        self._con = con
+        self._message = message
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        if sql.strip() == "COMMIT":
+            self._con.execute("ROLLBACK")
+            raise duckdb.TransactionException(self._message)
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+def _next_batch(tmp_path: Path) -> BatchSpec:
+    path = tmp_path / "next.json.gz"
+    write_jsonl(path, incremental=True)
+    return BatchSpec(
+        schema=SCHEMA, kind="incremental", reason="test", fmt="jsonl", files=[path], watermark=datetime(2026, 9, 3)
+    )
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, rows: object) -> None:
+    assert con.execute("SELECT count(*) FROM raw_canvas.things").fetchone() == rows
+    assert con.execute("SELECT watermark FROM cd2_meta.table_state").fetchone() == (datetime(2026, 9, 2),)
+
+
+def test_a_failed_commit_raises_its_own_error_not_the_rollbacks(tmp_path: Path) -> None:
+    con = land(tmp_path, "jsonl", incremental=False)
+    before = con.execute("SELECT count(*) FROM raw_canvas.things").fetchone()
+    failing = cast(duckdb.DuckDBPyConnection, CommitFails(con, "TransactionContext Error: Failed to commit: simulated"))
+    with pytest.raises(duckdb.TransactionException, match="Failed to commit: simulated") as raised:
+        land_batch(failing, _next_batch(tmp_path))
+    assert "no transaction is active" in " ".join(getattr(raised.value, "__notes__", []))
+    _unchanged(con, before)
+    with pytest.raises(duckdb.TransactionException, match="simulated"):
+        record_failure(failing, "canvas", "things", kind="incremental", reason="r", error_type="E", message="m")
+    assert con.execute("SELECT last_status FROM cd2_meta.table_state").fetchone() == ("ok",)
+
+
+def test_a_commit_refused_for_lack_of_space_is_a_disk_full_error(tmp_path: Path) -> None:
+    con = land(tmp_path, "jsonl", incremental=False)
+    before = con.execute("SELECT count(*) FROM raw_canvas.things").fetchone()
+    wal = f"{tmp_path}/jsonl.duckdb.wal"
+    failing = cast(
+        duckdb.DuckDBPyConnection,
+        CommitFails(con, f'TransactionContext Error: Failed to commit: Could not write file "{wal}": {NO_SPACE_TEXT}'),
+    )
+    spec = _next_batch(tmp_path)
+    with pytest.raises(DiskFullError) as raised:
+        land_batch(failing, spec)
+    error = raised.value
+    assert isinstance(error.__cause__, duckdb.TransactionException)
+    assert error.what == "database's write-ahead log" and error.path == wal and error.folder == str(tmp_path)
+    with gzip.open(spec.files[0], "rb") as handle:
+        assert error.needed_bytes is not None and error.needed_bytes >= len(handle.read())  # the batch, uncompressed
+    text = str(error)
+    assert text.startswith("disk full") and wal in text and "rolled back" in text and "needs about" in text
+    assert error.advice.startswith("Free at least") and error.advice not in text  # printed once, apart
+    _unchanged(con, before)
+
+
+def test_disk_full_is_told_from_other_errors() -> None:
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert not is_disk_full(OSError(errno.ECONNRESET, "Connection reset by peer"))
+    assert is_disk_full(duckdb.IOException(f'IO Error: Could not write file "/x/cd2.duckdb": {NO_SPACE_TEXT}'))
+    assert is_disk_full(
+        duckdb.FatalException(
+            "FATAL Error: Failed: database has been invalidated because of a previous fatal error. "
+            'Original error: "Failed to create checkpoint because of error: '
+            f'Could not write file "/x": {NO_SPACE_TEXT}"'
+        )
+    )
+    assert is_disk_full(
+        duckdb.OutOfMemoryException(
+            "Out of Memory Error: failed to offload data block of size 256.0 KiB (18.0 MiB/18.0 MiB used).\n"
+            "This limit was set by the 'max_temp_directory_size' setting."
+        )
+    )
+    assert not is_disk_full(duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block"))
+    assert not is_disk_full(duckdb.IOException("IO Error: Input is not a GZIP stream"))
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert is_disk_full(outer)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MiB tmpfs (root only; skipped, with the reason, where it cannot be mounted)."""
+    try:
+        with small_filesystem(tmp_path / "disk", 48 * 2**20) as disk:
+            yield disk
+    except CannotMountError as exc:
+        pytest.skip(f"no small filesystem to fill: {exc}")
+
+
+def test_landing_on_a_full_disk_keeps_the_state_and_lands_once_there_is_room(tiny_disk: Path, tmp_path: Path) -> None:
+    con = land(tiny_disk, "jsonl", incremental=False)
+    con.execute("CHECKPOINT")
+    before = con.execute("SELECT count(*) FROM raw_canvas.things").fetchone()
+    # a batch big enough to need new blocks: the rows many times over
+    big = tmp_path / "big.json.gz"
+    lines = gzip.decompress((tiny_disk / "part-00000.json.gz").read_bytes())
+    with gzip.open(big, "wb", compresslevel=1) as handle:
+        for _ in range(3000):
+            handle.write(lines)
+    spec = BatchSpec(
+        schema=SCHEMA, kind="incremental", reason="test", fmt="jsonl", files=[big], watermark=datetime(2026, 9, 3)
+    )
+    ballast = fill_disk(tiny_disk, leave_bytes=64 * 1024)
+    with pytest.raises(DiskFullError) as raised:
+        land_batch(con, spec)
+    error = raised.value
+    assert error.folder == str(tiny_disk) and error.free_bytes is not None and error.free_bytes < 2**20
+    assert error.needed_bytes is not None and error.needed_bytes >= big.stat().st_size
+    con.close()
+    ballast.unlink()
+    con = duckdb.connect(str(tiny_disk / "jsonl.duckdb"))
+    _unchanged(con, before)
+    land_batch(con, spec)
+    assert con.execute("SELECT watermark FROM cd2_meta.table_state").fetchone() == (datetime(2026, 9, 3),)
+    con.close()
+
+
+def test_a_checkpoint_on_a_full_disk_is_an_error_and_the_data_survives(tiny_disk: Path, tmp_path: Path) -> None:
+    con = land(tiny_disk, "jsonl", incremental=False)
+    checkpoint(con)
+    assert not (tiny_disk / "jsonl.duckdb.wal").exists()
+    # fewer rows than a row group: they go to the WAL, not straight into the file
+    con.execute("CREATE TABLE filler (x VARCHAR)")
+    con.execute("INSERT INTO filler SELECT md5(i::VARCHAR) || md5((i * 7)::VARCHAR) FROM range(100000) t(i)")
+    wal = (tiny_disk / "jsonl.duckdb.wal").stat().st_size
+    assert wal > 2**20
+    ballast = fill_disk(tiny_disk, leave_bytes=256 * 1024)
+    with pytest.raises(DiskFullError) as raised:
+        checkpoint(con)
+    error = raised.value
+    assert error.what == "checkpoint of" and error.needed_bytes is not None and error.needed_bytes >= wal
+    assert "safe in the write-ahead log" in str(error)
+    con.close()  # swallows the same failure: why the explicit checkpoint exists
+    ballast.unlink()
+    con = duckdb.connect(str(tiny_disk / "jsonl.duckdb"))
+    assert con.execute("SELECT count(*) FROM filler").fetchone() == (100000,)
+    checkpoint(con)
+    con.close()
+    assert not (tiny_disk / "jsonl.duckdb.wal").exists()

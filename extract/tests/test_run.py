@@ -15,12 +15,23 @@ import pytest
 
 from extract import config as cfg
 from extract import run as run_module
+from extract.failures import CannotStart
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from extract.run import PARTIAL_PARSE_FILE, UNCHANGED_TAG, DbtStepResult, excluding, manifest_is_current
+from extract.publish import Published
+from extract.run import (
+    PARTIAL_PARSE_FILE,
+    UNCHANGED_TAG,
+    DbtStepResult,
+    RunSummary,
+    excluding,
+    format_summary,
+    manifest_is_current,
+)
 from extract.sync.progress import LogReporter
 from extract.sync.runner import SyncReport
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
+from extract.writer_lock import hold_writer, lock_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +51,7 @@ def test_defaults_file_and_environment_layer_in_order(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("client_secret: abc\n", "credentials"),
-        ("formatt: jsonl\n", "unknown keys"),
+        ("formatt: jsonl\n", "unknown key"),
         ("format: xml\n", "format must be"),
         ("dbt: {threads: 0}\n", "dbt.threads"),
         ("memory_limit: lots\n", "not a size DuckDB accepts"),
@@ -99,6 +110,8 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     assert DEFAULT_CLIENT_SECRET not in output
     assert "run-test-pseudonym-key" not in output
     assert replay_mismatches(db, institution.store, ["canvas.accounts", "canvas.courses"]) == {}
+    assert f"published for readers: {tmp_path / 'cd2.read.duckdb'} (" in output
+    assert replay_mismatches(tmp_path / "cd2.read.duckdb", institution.store, ["canvas.accounts"]) == {}
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert "current state: 2 tables had nothing new to merge and were left out" in again.stdout + again.stderr
     # the project did not change: the manifest written by the first run is still current, not rewritten
@@ -263,3 +276,69 @@ def test_a_bad_memory_limit_in_the_environment_stops_the_cli_with_its_name(tmp_p
     assert done.returncode != 0
     assert "CD2_MEMORY_LIMIT" in done.stderr and "not a size DuckDB accepts" in done.stderr
     assert not (tmp_path / "cd2.duckdb").exists()
+
+
+def test_the_summary_names_the_copy_published_for_readers(tmp_path: Path) -> None:
+    copy = tmp_path / "cd2.read.duckdb"
+    summary = RunSummary(published=Published(copy, 1_234_000_000, 0.84, "copy_file_range"))
+    assert summary.ok
+    assert format_summary(summary) == [f"published for readers: {copy} (1.2 GB in 0.8 s)"]
+    failed = RunSummary(publish_error="OSError: [Errno 28] No space left on device")
+    assert not failed.ok  # readers are a round behind: the scheduler must hear of it
+    assert format_summary(failed) == [
+        "published for readers: FAILED, readers keep the previous copy: OSError: [Errno 28] No space left on device"
+    ]
+
+
+def test_a_round_publishes_where_asked_and_only_after_a_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    parse_ok = (DbtStepResult("parse", True, 0.0), SimpleNamespace(nodes={}))
+    config = _fake_steps(monkeypatch, tmp_path, lambda *a: parse_ok, lambda *a: SyncReport(results=[], seconds=0.0))
+    default = tmp_path / "cd2.read.duckdb"
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert summary.ok and summary.published is not None and summary.published.path == default and default.exists()
+    default.unlink()
+    elsewhere = tmp_path / "bi" / "cd2.duckdb"
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path, publish_to=elsewhere)  # type: ignore[arg-type]
+    assert summary.published is not None and elsewhere.exists() and not default.exists()
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path, publish_to=False)  # type: ignore[arg-type]
+    assert summary.published is None and not default.exists()
+    parse_failed = (DbtStepResult("parse", False, 0.0, {}, ["Compilation Error"]), None)
+    monkeypatch.setattr(run_module, "parse_project", lambda *a: parse_failed)
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert summary.published is None and not default.exists()  # no build: readers keep the last built round
+
+
+def test_a_failed_publish_fails_the_round_but_keeps_its_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    parse_ok = (DbtStepResult("parse", True, 0.0), SimpleNamespace(nodes={}))
+    config = _fake_steps(monkeypatch, tmp_path, lambda *a: parse_ok, lambda *a: SyncReport(results=[], seconds=0.0))
+
+    def disk_full(db: Path, published: Path) -> Published:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_module, "publish", disk_full)
+    summary = run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
+    assert [step.command for step in summary.dbt] == ["parse", "build"]
+    assert summary.publish_error == "OSError: [Errno 28] No space left on device" and not summary.ok
+    with hold_writer(config.db, "cd2 sync"):  # the lock was released all the same
+        pass
+
+
+def test_a_round_does_not_start_while_another_writer_holds_the_db(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[str] = []
+
+    def parse(*args: object) -> tuple[DbtStepResult, object]:
+        started.append("parse")
+        return DbtStepResult("parse", True, 0.0), None
+
+    def sync(*args: object) -> SyncReport:
+        started.append("sync")
+        return SyncReport(results=[], seconds=0.0)
+
+    config = _fake_steps(monkeypatch, tmp_path, parse, sync)
+    with hold_writer(config.db, "cd2 sync"), pytest.raises(CannotStart) as refused:
+        run_module.run_all(object(), config, LogReporter(), tmp_path, before=lambda: started.append("before"))  # type: ignore[arg-type]
+    assert started == []  # not even the checks of the DB file
+    assert refused.value.line().startswith(f"{config.db} is being written by pid {os.getpid()} (cd2 sync on host ")
+    assert not lock_path(config.db).read_text()  # the holder's line is cleared when it ends

@@ -102,14 +102,14 @@ def test_missing_credentials_are_a_clear_error(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert run.returncode == 1
+    assert run.returncode == 3  # could not start
     assert "DAP_CLIENT_ID" in run.stderr and "DAP_CLIENT_SECRET" in run.stderr
 
 
 def test_bad_credentials_are_reported_without_the_secret(institution: Institution, tmp_path: Path) -> None:
     with serving(institution) as server:
         run = cd2("sync", "--db", str(tmp_path / "x.duckdb"), url=server.url, secret="wrong-secret-123")
-    assert run.returncode == 1
+    assert run.returncode == 3  # could not start
     assert "wrong-secret-123" not in run.stdout + run.stderr
     assert "401" in run.stderr
 
@@ -118,7 +118,7 @@ def test_import_of_official_client_style_files(institution: Institution, tmp_pat
     """Files laid out like `dap snapshot` output land as one batch with a watermark."""
     with serving(institution) as server:
         client = DapClient(Credentials(server.url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET), limits={})
-        for fmt in ("jsonl", "tsv"):
+        for fmt in ("jsonl", "tsv", "csv", "parquet"):
             job = client.wait_for_job(client.start_job("canvas", "courses", {"format": fmt}))
             folder = tmp_path / f"dl-{fmt}" / f"job_{job.id}"
             folder.mkdir(parents=True)

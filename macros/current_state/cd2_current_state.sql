@@ -47,8 +47,8 @@ snapshots as (
 
     select batch_id from {{ batches }}
     where
-        namespace = '{{ spec.namespace }}'
-        and table_name = '{{ spec.table }}'
+        namespace = {{ cd2_sql_string(spec.namespace) }}
+        and table_name = {{ cd2_sql_string(spec.table) }}
         and kind = 'snapshot'
         and status = 'committed'
 

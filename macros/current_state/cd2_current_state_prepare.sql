@@ -25,8 +25,8 @@ delete from {{ this }}
 where exists (
     select 1 from {{ batches }}
     where
-        namespace = '{{ spec.namespace }}'
-        and table_name = '{{ spec.table }}'
+        namespace = {{ cd2_sql_string(spec.namespace) }}
+        and table_name = {{ cd2_sql_string(spec.table) }}
         and kind = 'snapshot'
         and status = 'committed'
         and batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
@@ -39,8 +39,12 @@ where {{ key }} in (
         _meta_action = 'D'
         and _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
 )
-    {%- elif execute and cd2_existing_table(this.database, 'cd2_meta', 'model_state') is not none %}
-delete from {{ this.database }}.cd2_meta.model_state
-where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}'
+    {%- elif execute -%}
+        {#- a relation, quoted: the database is named after the file (`cd2-prod`, `full`, ...) -#}
+        {%- set state = cd2_existing_table(this.database, 'cd2_meta', 'model_state') -%}
+        {%- if state is not none %}
+delete from {{ state }}
+where namespace = {{ cd2_sql_string(this.schema) }} and table_name = {{ cd2_sql_string(this.identifier) }}
+        {%- endif -%}
     {%- endif -%}
 {% endmacro %}

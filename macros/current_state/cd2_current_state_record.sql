@@ -9,14 +9,16 @@
 -#}
 {% macro cd2_current_state_record() %}
     {%- set qname = this.schema ~ '.' ~ this.identifier -%}
+    {#- a relation, quoted: the database is named after the file (`cd2-prod`, `full`, ...) -#}
+    {%- set state = api.Relation.create(database=this.database, schema='cd2_meta', identifier='model_state') -%}
     {%- if execute and model.name == 'cd2__deleted_rows' -%}
         {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
-insert or replace into {{ this.database }}.cd2_meta.model_state
+insert or replace into {{ state }}
     (namespace, table_name, batch_id, schema_version, built_at, tested_batch_id)
 select
-    '{{ this.schema }}' as namespace,
-    '{{ this.identifier }}' as table_name,
+    {{ cd2_sql_string(this.schema) }} as namespace,
+    {{ cd2_sql_string(this.identifier) }} as table_name,
     max(batch_id) as batch_id,
     cast(null as integer) as schema_version,
     cast(now() as timestamp) as built_at,
@@ -27,17 +29,20 @@ where status = 'committed'
     {%- elif execute and qname in cd2_catalog() -%}
         {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
-insert or replace into {{ this.database }}.cd2_meta.model_state
+insert or replace into {{ state }}
     (namespace, table_name, batch_id, schema_version, built_at, tested_batch_id)
 select
-    '{{ this.schema }}' as namespace,
-    '{{ this.identifier }}' as table_name,
+    {{ cd2_sql_string(this.schema) }} as namespace,
+    {{ cd2_sql_string(this.identifier) }} as table_name,
     max(batch_id) as batch_id,
     arg_max(schema_version, batch_id) as schema_version,
     cast(now() as timestamp) as built_at,
     {{ cd2_recorded_tested_batch() }} as tested_batch_id
 from {{ batches }}
-where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}' and status = 'committed'
+where
+    namespace = {{ cd2_sql_string(this.schema) }}
+    and table_name = {{ cd2_sql_string(this.identifier) }}
+    and status = 'committed'
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
@@ -45,9 +50,12 @@ where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}' a
 
 {#- The model's recorded tested_batch_id (read before the record is replaced). -#}
 {% macro cd2_recorded_tested_batch() %}
+    {%- set state = api.Relation.create(database=this.database, schema='cd2_meta', identifier='model_state') %}
     (
-        select recorded.tested_batch_id from {{ this.database }}.cd2_meta.model_state as recorded
-        where recorded.namespace = '{{ this.schema }}' and recorded.table_name = '{{ this.identifier }}'
+        select recorded.tested_batch_id from {{ state }} as recorded
+        where
+            recorded.namespace = {{ cd2_sql_string(this.schema) }}
+            and recorded.table_name = {{ cd2_sql_string(this.identifier) }}
     )
 {%- endmacro %}
 
@@ -79,7 +87,7 @@ alter table cd2_meta.model_state add column if not exists tested_batch_id bigint
     {%- if execute and fingerprint and not failed %}
 create schema if not exists cd2_meta;
 create table if not exists cd2_meta.project_state (key varchar primary key, value varchar);
-insert or replace into cd2_meta.project_state values ('current_state_fingerprint', '{{ fingerprint }}')
+insert or replace into cd2_meta.project_state values ('current_state_fingerprint', {{ cd2_sql_string(fingerprint) }})
     {%- endif -%}
 {% endmacro %}
 
@@ -112,7 +120,7 @@ insert or replace into cd2_meta.project_state values ('current_state_fingerprint
     {%- for unique_id, names in passed.items() -%}
         {%- if (names | unique | sort | list) == key_tests and unique_id not in failed and unique_id in graph.nodes -%}
             {%- set tested = graph.nodes[unique_id] -%}
-            {%- do tables.append("'" ~ tested.schema ~ "." ~ (tested.alias or tested.name) ~ "'") -%}
+            {%- do tables.append(cd2_sql_string(tested.schema ~ '.' ~ (tested.alias or tested.name))) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if tables %}

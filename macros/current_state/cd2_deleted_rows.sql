@@ -68,8 +68,8 @@ select * from final
 
 {% macro cd2_hard_deletes(spec, changes) %}
     select
-        '{{ spec.namespace }}' as namespace,
-        '{{ spec.table }}' as table_name,
+        {{ cd2_sql_string(spec.namespace) }} as namespace,
+        {{ cd2_sql_string(spec.table) }} as table_name,
         cast({{ adapter.quote(spec.key) }} as varchar) as key_value,
         'hard_delete' as deletion_type,
         _meta_ts,
@@ -85,8 +85,8 @@ select * from final
 {% macro cd2_snapshot_removals(spec, changes, batches) %}
     {%- set key = adapter.quote(spec.key) -%}
     select
-        '{{ spec.namespace }}' as namespace,
-        '{{ spec.table }}' as table_name,
+        {{ cd2_sql_string(spec.namespace) }} as namespace,
+        {{ cd2_sql_string(spec.table) }} as table_name,
         cast(before_snapshot.key_value as varchar) as key_value,
         'snapshot_reconciliation' as deletion_type,
         before_snapshot.snapshot_at as _meta_ts,
@@ -106,8 +106,8 @@ select * from final
                     lag(batch_id) over (order by batch_id) as previous_batch_id
                 from {{ batches }}
                 where
-                    namespace = '{{ spec.namespace }}'
-                    and table_name = '{{ spec.table }}'
+                    namespace = {{ cd2_sql_string(spec.namespace) }}
+                    and table_name = {{ cd2_sql_string(spec.table) }}
                     and kind = 'snapshot'
                     and status = 'committed'
             )
@@ -153,7 +153,10 @@ select * from final
     {#- the newest batch the last run saw (post-hook), else the newest logged tombstone's -#}
     {%- set seen -%}
         {%- if state is not none -%}
-            (select max(batch_id) from {{ state }} where namespace = '{{ this.schema }}' and table_name = '{{ this.identifier }}')
+            (
+                select max(batch_id) from {{ state }}
+                where namespace = {{ cd2_sql_string(this.schema) }} and table_name = {{ cd2_sql_string(this.identifier) }}
+            )
         {%- else -%}
             null
         {%- endif -%}

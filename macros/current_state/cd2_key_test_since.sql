@@ -18,7 +18,7 @@
     {%- set query -%}
         select max(tested_batch_id)
         from {{ state }}
-        where namespace = '{{ model.schema }}' and table_name = '{{ model.identifier }}'
+        where namespace = {{ cd2_sql_string(model.schema) }} and table_name = {{ cd2_sql_string(model.identifier) }}
     {%- endset -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}

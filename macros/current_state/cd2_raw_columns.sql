@@ -13,9 +13,9 @@
         select lower(column_name)
         from information_schema.columns
         where
-            table_catalog = '{{ relation.database }}'
-            and table_schema = '{{ relation.schema }}'
-            and table_name = '{{ relation.identifier }}'
+            table_catalog = {{ cd2_sql_string(relation.database) }}
+            and table_schema = {{ cd2_sql_string(relation.schema) }}
+            and table_name = {{ cd2_sql_string(relation.identifier) }}
         order by ordinal_position
     {%- endset -%}
     {%- set names = run_query(query).columns[0].values() | list -%}
@@ -28,10 +28,22 @@
     {%- set query -%}
         select count(*)
         from information_schema.tables
-        where table_catalog = '{{ database }}' and table_schema = '{{ schema }}' and table_name = '{{ identifier }}'
+        where
+            table_catalog = {{ cd2_sql_string(database) }}
+            and table_schema = {{ cd2_sql_string(schema) }}
+            and table_name = {{ cd2_sql_string(identifier) }}
     {%- endset -%}
     {%- if run_query(query).columns[0].values()[0] > 0 -%}
         {{ return(api.Relation.create(database=database, schema=schema, identifier=identifier)) }}
     {%- endif -%}
     {{ return(none) }}
+{% endmacro %}
+
+
+{#-
+    A SQL string literal of `value` (a quote doubled). Names that reach SQL as values go
+    through it: the database's name is the DuckDB file's stem, which may hold anything.
+-#}
+{% macro cd2_sql_string(value) %}
+    {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {% endmacro %}
