@@ -441,7 +441,6 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
     from extract.dap.transport import RetryPolicy
     from extract.database import check_openable
-    from extract.landing.batch import checkpoint
     from extract.sync.progress import LogReporter, Reporter, RichReporter
     from extract.sync.runner import SyncOptions, SyncRunner
     from extract.writer_lock import hold_writer
@@ -480,7 +479,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
                     report = SyncRunner(client, con, options, reporter).run()
                 finally:
                     reporter.stop()
-                checkpoint(con)
+                report.checkpoint(con)
             finally:
                 con.close()
     finally:
@@ -511,6 +510,8 @@ def _print_sync_summary(report: SyncReport, console: Console) -> None:
         )
     for advice in distinct_advice(report.failed):
         console.print(f"  {advice}", highlight=False, markup=False, soft_wrap=True)
+    if report.checkpoint_error:
+        console.print(f"  checkpoint failed: {report.checkpoint_error}", highlight=False, markup=False, soft_wrap=True)
 
 
 def distinct_advice(failed: Sequence[TableResult]) -> list[str]:

@@ -39,7 +39,6 @@ from extract.config import MEMORY_LIMIT_ENV, RunConfig, duckdb_settings
 from extract.dap.client import DapClient
 from extract.dap.errors import NotFoundError
 from extract.failures import UsageError
-from extract.landing.batch import checkpoint
 from extract.publish import Published, default_published_path, publish
 from extract.sync.progress import Reporter
 from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
@@ -116,7 +115,7 @@ def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> S
             report = SyncRunner(client, con, options, reporter).run()
         finally:
             reporter.stop()
-        checkpoint(con)  # a checkpoint that fails (a full disk) is an error, not swallowed by close()
+        report.checkpoint(con)  # a failure (a full disk) is an error, not swallowed by close()
         return report
     finally:
         con.close()
@@ -397,6 +396,8 @@ def format_summary(summary: RunSummary) -> list[str]:
             f"{sum(r.bytes for r in ok) / 1e6:,.1f} MB in {summary.sync.seconds:,.1f}s"
         )
         lines += [f"  failed {r.qualified_name}: {r.error_type}: {r.error}" for r in summary.sync.failed]
+        if summary.sync.checkpoint_error:
+            lines.append(f"  checkpoint failed: {summary.sync.checkpoint_error}")
     if summary.unchanged_models:
         lines.append(
             f"current state: {len(summary.unchanged_models)} tables had nothing new to merge and were left out"

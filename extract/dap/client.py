@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 import urllib3
@@ -125,20 +126,22 @@ class DapClient:
 
     # ---- metadata --------------------------------------------------------------------------------
     def list_tables(self, namespace: str) -> list[str]:
-        answer = self.transport.call("GET", f"/dap/query/{namespace}/table", "list_tables")
+        answer = self.transport.call("GET", f"/dap/query/{_segment(namespace)}/table", "list_tables")
         return [str(t) for t in answer.get("tables", [])]
 
     def get_schema(self, namespace: str, table: str) -> tuple[int, dict[str, Any]]:
-        answer = self.transport.call("GET", f"/dap/query/{namespace}/table/{table}/schema", "schema")
+        path = f"/dap/query/{_segment(namespace)}/table/{_segment(table)}/schema"
+        answer = self.transport.call("GET", path, "schema")
         return int(answer["version"]), dict(answer["schema"])
 
     # ---- jobs ----------------------------------------------------------------------------------------
     def start_job(self, namespace: str, table: str, query: dict[str, Any]) -> Job:
-        answer = self.transport.call("POST", f"/dap/query/{namespace}/table/{table}/data", "create_job", query)
+        path = f"/dap/query/{_segment(namespace)}/table/{_segment(table)}/data"
+        answer = self.transport.call("POST", path, "create_job", query)
         return Job.from_json(answer)
 
     def get_job(self, job_id: str) -> Job:
-        return Job.from_json(self.transport.call("GET", f"/dap/job/{job_id}", "get_job"))
+        return Job.from_json(self.transport.call("GET", f"/dap/job/{_segment(job_id)}", "get_job"))
 
     def wait_for_job(
         self,
@@ -248,6 +251,12 @@ class DapClient:
             raise DownloadError(message=f"connection dropped after {written} of {expected} bytes")
         tmp.replace(dest)
         return written
+
+
+def _segment(name: str) -> str:
+    """A name from the API or the user as one URL path segment: a ``/`` or ``..`` in it can never
+    address another endpoint (CD2's own names need no escaping and are sent as they are)."""
+    return quote(name, safe="")
 
 
 def _describe(exc: BaseException | None) -> str:

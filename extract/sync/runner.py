@@ -26,7 +26,7 @@ from extract import redact
 from extract.config import MEMORY_LIMIT_ENV
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
-from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, land_batch, record_failure
+from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, checkpoint, land_batch, record_failure
 from extract.landing.readers import FORMATS, parquet_columns
 from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
@@ -79,6 +79,9 @@ class TableResult:
 class SyncReport:
     results: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
+    # The final checkpoint failed (a full disk): the batches are safe in the write-ahead log and
+    # replayed on the next open, but the run is not done.
+    checkpoint_error: str | None = None
 
     @property
     def failed(self) -> list[TableResult]:
@@ -86,7 +89,15 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.checkpoint_error is None
+
+    def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The final checkpoint; its failure is kept in the report (after the tables' results)
+        instead of being raised past them."""
+        try:
+            checkpoint(con)
+        except DiskFullError as exc:
+            self.checkpoint_error = f"{exc}; {exc.advice}" if exc.advice else str(exc)
 
 
 def _state(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> tuple[Any, int | None]:

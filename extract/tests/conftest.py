@@ -14,6 +14,8 @@ LONGEST_FIRST = (
     "test_marts_differential_tiny.py",
     "test_marts_differential_demo.py",
     "test_dbt_e2e.py",
+    "test_no_secret_leak.py",
+    "test_crash_suite.py",
     "test_conformance_dap_cli.py",
     "test_sync_e2e.py",
     "test_dbt_key_tests.py",

@@ -523,3 +523,21 @@ def test_a_checkpoint_on_a_full_disk_is_an_error_and_the_data_survives(tiny_disk
     checkpoint(con)
     con.close()
     assert not (tiny_disk / "jsonl.duckdb.wal").exists()
+
+
+def test_a_failed_final_checkpoint_is_kept_in_the_sync_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The tables' results are kept and printed; the checkpoint's failure makes the run not ok
+    (exit 1) with the disk-full advice, instead of being raised past the summary."""
+    from extract.landing import diskfull
+    from extract.sync import runner
+
+    def full(con: object) -> None:
+        raise diskfull.checkpoint_full(str(tmp_path / "cd2.duckdb"), OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(runner, "checkpoint", full)
+    report = runner.SyncReport(results=[runner.TableResult("canvas.courses", "ok", rows=3)])
+    assert report.ok
+    report.checkpoint(duckdb.connect())
+    assert not report.ok and report.failed == []
+    assert report.checkpoint_error is not None and "checkpoint of" in report.checkpoint_error
+    assert "write-ahead log" in report.checkpoint_error
