@@ -439,3 +439,38 @@ def test_advice_shared_by_many_failed_tables_is_printed_once(world: World, tmp_p
     assert len(failed) == len(tables), done.stderr[-3000:]
     advice = [line for line in done.stderr.splitlines() if "raise it (memory_limit" in line]
     assert len(advice) == 1 and f"({len(tables)} tables)" in advice[0], done.stderr[-3000:]
+
+
+def test_files_the_commands_create_are_the_owners_only(world: World, tmp_path: Path) -> None:
+    """The database (student data), its folder and the writer's lock file are created 0600/0700,
+    whatever the caller's umask."""
+    env = dict(
+        os.environ,
+        DAP_API_URL=world.url,
+        DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
+        DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+    )
+    db = tmp_path / "data" / "cd2.duckdb"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; os.umask(0o022); from extract.cli import main; sys.exit(main())",
+            "sync",
+            "--db",
+            str(db),
+            "--no-rate-limit",
+            "--namespace",
+            "canvas",
+            "--table",
+            "courses",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (db.parent, db, db.with_name("cd2.duckdb.lock"))}
+    assert modes == {"data": 0o700, "cd2.duckdb": 0o600, "cd2.duckdb.lock": 0o600}
