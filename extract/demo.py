@@ -73,6 +73,7 @@ def _cd2_run(server_url: str, client_id: str, client_secret: str, db: Path, proj
 
 def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None, rounds: int = 2) -> int:
     from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
+    from extract.publish import default_published_path
     from extract.synth import Institution, ensure_generated
     from extract.synth.report import describe_store
 
@@ -114,10 +115,13 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
     _say(f"[5/5] The last cd2 run also built the docs site: {docs}")
     _say("")
     _say(f"Demo finished in {time.monotonic() - started:.0f}s.")
-    _say(f'  DuckDB file:   {db}   (e.g. duckdb {db} "select * from cd2_meta.table_state limit 5")')
+    _say(f"  DuckDB file:   {db}   (the round's working file; cd2 writes it)")
+    _say(f"  Read copy:     {default_published_path(db)}   (for BI tools and notebooks, replaced whole each round)")
     _say(f"  Docs site:     {docs}   (open it in a browser)")
     query = "select risk_level, count(*) from marts.mart_student_risk_weekly group by 1 order by 2 desc"
-    snippet = f"import duckdb; duckdb.connect('{db}', read_only=True).sql('{query}').show()"
+    # readers open the copy published at the end of each round, never the working file
+    read_copy = default_published_path(db)
+    snippet = f"import duckdb; duckdb.connect('{read_copy}', read_only=True).sql('{query}').show()"
     _say(f'  Example query: .venv/bin/python -c "{snippet}"')
     _say("  Ready questions: analyses/*.sql (dbt compile --select students_at_risk_this_week)")
     _say(f"  Sync status:   .venv/bin/cd2 status --db {db}")
