@@ -158,72 +158,32 @@ def http_only_port() -> Iterator[int]:
     server.close()
 
 
+def _bad_yaml(text: str, *words: str) -> Case:
+    """``cd2 run`` with a ``cd2.yml`` holding ``text``: exit 2, ``words`` in the line."""
+    return Case([*RUN, "--config", "bad.yml"], EXIT_USAGE, words, setup=_write("bad.yml", text))
+
+
 SYNC = ["sync", "--db", "cd2.duckdb", "--no-rate-limit", "--table", "courses", "--namespace", "canvas"]
 RUN = ["run", "--db", "cd2.duckdb", "--no-rate-limit", "--no-docs", "--project-dir", str(ROOT)]
 IMPORT = ["import", "dl", "--kind", "snapshot", "--db", "cd2.duckdb"]
 
 CASES: dict[str, Case] = {
     # --- cd2.yml (read by cd2 run) ---
-    "yaml: malformed": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("not valid yaml", "line"), setup=_write("bad.yml", "db: [1\n")
-    ),
-    "yaml: db is a list": Case(
-        [*RUN, "--config", "bad.yml"],
-        EXIT_USAGE,
-        ("db", "path"),
-        setup=_write("bad.yml", "db: [1, 2]\n"),
-    ),
-    "yaml: concurrency true": Case(
-        [*RUN, "--config", "bad.yml"],
-        EXIT_USAGE,
-        ("concurrency", "positive integer"),
-        setup=_write("bad.yml", "concurrency: true\n"),
-    ),
-    "yaml: concurrency negative": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("concurrency",), setup=_write("bad.yml", "concurrency: -3\n")
-    ),
-    "yaml: boolean as the string no": Case(
-        [*RUN, "--config", "bad.yml"],
-        EXIT_USAGE,
-        ("auto_resnapshot", "boolean"),
-        setup=_write("bad.yml", 'auto_resnapshot: "no"\n'),
-    ),
-    "yaml: dbt.docs as a string": Case(
-        [*RUN, "--config", "bad.yml"],
-        EXIT_USAGE,
-        ("dbt.docs", "boolean"),
-        setup=_write("bad.yml", "dbt: {docs: 'yes'}\n"),
-    ),
-    "yaml: unknown key": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("concurency", "unknown"), setup=_write("bad.yml", "concurency: 2\n")
-    ),
-    "yaml: unknown dbt key": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("thread", "unknown"), setup=_write("bad.yml", "dbt: {thread: 2}\n")
-    ),
-    "yaml: threads a string": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("dbt.threads",), setup=_write("bad.yml", "dbt: {threads: two}\n")
-    ),
-    "yaml: bad memory_limit": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("memory_limit",), setup=_write("bad.yml", "memory_limit: lots\n")
-    ),
-    "yaml: unknown format": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("format",), setup=_write("bad.yml", "format: xml\n")
-    ),
-    "yaml: a list at the top": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("mapping",), setup=_write("bad.yml", "- db\n- x\n")
-    ),
-    "yaml: a secret in the file": Case(
-        [*RUN, "--config", "bad.yml"],
-        EXIT_USAGE,
-        ("credentials", "DAP_CLIENT_SECRET"),
-        setup=_write("bad.yml", "client_secret: abc\n"),
-    ),
-    "yaml: namespaces a number": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("namespaces",), setup=_write("bad.yml", "namespaces: 5\n")
-    ),
-    "yaml: a table no namespace has": Case(
-        [*RUN, "--config", "bad.yml"], EXIT_USAGE, ("coursez", "tables"), setup=_write("bad.yml", "tables: [coursez]\n")
-    ),
+    "yaml: malformed": _bad_yaml("db: [1\n", "not valid yaml", "line"),
+    "yaml: db is a list": _bad_yaml("db: [1, 2]\n", "db", "path"),
+    "yaml: concurrency true": _bad_yaml("concurrency: true\n", "concurrency", "positive integer"),
+    "yaml: concurrency negative": _bad_yaml("concurrency: -3\n", "concurrency"),
+    "yaml: boolean as the string no": _bad_yaml('auto_resnapshot: "no"\n', "auto_resnapshot", "boolean"),
+    "yaml: dbt.docs as a string": _bad_yaml("dbt: {docs: 'yes'}\n", "dbt.docs", "boolean"),
+    "yaml: unknown key": _bad_yaml("concurency: 2\n", "concurency", "unknown"),
+    "yaml: unknown dbt key": _bad_yaml("dbt: {thread: 2}\n", "thread", "unknown"),
+    "yaml: threads a string": _bad_yaml("dbt: {threads: two}\n", "dbt.threads"),
+    "yaml: bad memory_limit": _bad_yaml("memory_limit: lots\n", "memory_limit"),
+    "yaml: unknown format": _bad_yaml("format: xml\n", "format"),
+    "yaml: a list at the top": _bad_yaml("- db\n- x\n", "mapping"),
+    "yaml: a secret in the file": _bad_yaml("client_secret: abc\n", "credentials", "DAP_CLIENT_SECRET"),
+    "yaml: namespaces a number": _bad_yaml("namespaces: 5\n", "namespaces"),
+    "yaml: a table no namespace has": _bad_yaml("tables: [coursez]\n", "coursez", "tables"),
     "config file missing": Case([*RUN, "--config", "missing.yml"], EXIT_USAGE, ("missing.yml", "does not exist")),
     # --- flags and environment ---
     "flag: negative concurrency": Case([*SYNC, "--concurrency", "-1"], EXIT_USAGE, ("--concurrency", "at least 1")),
@@ -350,6 +310,21 @@ def _download_jobs(server: FakeDapServer, root: Path) -> dict[str, Path]:
     return jobs
 
 
+def api_env(world: World, **extra: str) -> dict[str, str]:
+    """The environment of a command against the fake API, without the caller's cd2 settings."""
+    env = dict(
+        os.environ,
+        DAP_API_URL=world.url,
+        DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
+        DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+        CD2_PSEUDONYM_SECRET="bad-inputs-pseudonym-key",
+        COLUMNS="200",
+    )
+    for key in ("CD2_DB", "CD2_CONFIG", "CD2_MEMORY_LIMIT", "CD2_TABLES", "CD2_NAMESPACES"):
+        env.pop(key, None)
+    return {**env, **extra}
+
+
 def fingerprint(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its content hash. The writer lock file (``<db>.lock``, empty
     once its holder is gone; it holds no data) and the lock-holder test process's signal aside."""
@@ -374,16 +349,7 @@ def test_bad_input_gives_one_clear_line(world: World, tmp_path: Path, name: str,
         (folder / "cd2.duckdb").chmod(stat.S_IRUSR | stat.S_IWUSR)
     if case.setup is not None:
         case.setup(folder, world)
-    env = dict(
-        os.environ,
-        DAP_API_URL=world.url,
-        DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
-        DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        CD2_PSEUDONYM_SECRET="bad-inputs-pseudonym-key",
-        COLUMNS="200",
-    )
-    for key in ("CD2_DB", "CD2_CONFIG", "CD2_MEMORY_LIMIT", "CD2_TABLES", "CD2_NAMESPACES"):
-        env.pop(key, None)
+    env = api_env(world)
     for key, value in case.env.items():
         if value is None:
             env.pop(key, None)
@@ -418,13 +384,7 @@ def test_bad_input_gives_one_clear_line(world: World, tmp_path: Path, name: str,
 def test_advice_shared_by_many_failed_tables_is_printed_once(world: World, tmp_path: Path) -> None:
     """Every table fails for want of memory: one line per table, the advice once (not once per table)."""
     tables = ["courses", "users", "accounts", "enrollments", "assignments"]
-    env = dict(
-        os.environ,
-        DAP_API_URL=world.url,
-        DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
-        DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        CD2_MEMORY_LIMIT="16MB",  # too little for one JSON reader buffer
-    )
+    env = api_env(world, CD2_MEMORY_LIMIT="16MB")  # too little for one JSON reader buffer
     done = subprocess.run(
         [sys.executable, "-m", "extract.cli", *SYNC[:3], "--no-rate-limit", "--table", ",".join(tables)],
         cwd=tmp_path,
@@ -444,12 +404,7 @@ def test_advice_shared_by_many_failed_tables_is_printed_once(world: World, tmp_p
 def test_files_the_commands_create_are_the_owners_only(world: World, tmp_path: Path) -> None:
     """The database (student data), its folder and the writer's lock file are created 0600/0700,
     whatever the caller's umask."""
-    env = dict(
-        os.environ,
-        DAP_API_URL=world.url,
-        DAP_CLIENT_ID=DEFAULT_CLIENT_ID,
-        DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-    )
+    env = api_env(world)
     db = tmp_path / "data" / "cd2.duckdb"
     done = subprocess.run(
         [
