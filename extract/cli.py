@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from extract.dap.client import DapClient
-    from extract.sync.runner import SyncReport, TableResult
+    from extract.sync.runner import SyncReport
 
 from extract.failures import (
     EXIT_CANNOT_START,
@@ -39,7 +39,6 @@ from extract.failures import (
     UsageError,
 )
 
-EXIT_FAILURE = EXIT_FAILED
 SECRETS_HELP = (
     "Secrets are never passed as flag values (visible in `ps`): the client secret comes from "
     "$DAP_CLIENT_SECRET or --client-secret-file (a file, or - for standard input)."
@@ -402,38 +401,19 @@ def _cmd_fake_server(args: argparse.Namespace) -> int:
 
 
 def _selected_tables(args: argparse.Namespace, client: DapClient) -> list[str]:
-    from extract.dap.errors import NotFoundError
-    from extract.names import is_safe_name
+    from extract.sync.selection import resolve_tables
 
     namespaces: list[str] = []
     for item in args.namespace or ["canvas,canvas_logs"]:
         namespaces += [n.strip() for n in item.split(",") if n.strip()]
-    for namespace in namespaces:
-        if not is_safe_name(namespace):
-            raise UsageError(f"{namespace!r} is not a namespace name", "use e.g. --namespace canvas")
     wanted = [t.strip() for t in args.table.split(",") if t.strip()]
-    if not wanted:
-        raise UsageError("--table names no table", "give table names, or 'all'")
-    selected: list[str] = []
-    for namespace in namespaces:
-        try:
-            available = client.list_tables(namespace)
-        except NotFoundError:
-            raise UsageError(
-                f"the DAP API has no namespace {namespace!r}", "see `cd2 list --namespace canvas`"
-            ) from None
-        if wanted == ["all"]:
-            selected += [f"{namespace}.{t}" for t in available]
-        else:
-            selected += [f"{namespace}.{t}" for t in wanted if t in available]
-    if wanted != ["all"]:
-        missing = [t for t in wanted if not any(q.endswith(f".{t}") for q in selected)]
-        if missing:
-            raise UsageError(
-                f"no table {', '.join(map(repr, missing))} in {', '.join(namespaces)}",
-                "see `cd2 list` for the tables the API offers",
-            )
-    return selected
+    return resolve_tables(
+        client,
+        namespaces,
+        None if wanted == ["all"] else wanted,
+        namespace_fix="use e.g. --namespace canvas (`cd2 list --namespace canvas` shows its tables)",
+        table_fix="give table names or 'all' (`cd2 list` shows the tables the API offers)",
+    )
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
@@ -442,7 +422,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from extract.dap.transport import RetryPolicy
     from extract.database import check_openable
     from extract.sync.progress import LogReporter, Reporter, RichReporter
-    from extract.sync.runner import SyncOptions, SyncRunner
+    from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
     from extract.writer_lock import hold_writer
 
     console = Console(stderr=True)
@@ -472,7 +452,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
                     concurrency=args.concurrency,
                     download_concurrency=args.download_concurrency,
                     auto_resnapshot=args.auto_resnapshot,
-                    work_dir=db_path.parent / f".cd2_work_{db_path.stem}",
+                    work_dir=work_dir_for(db_path),
                 )
                 reporter.start(len(tables))
                 try:
@@ -489,8 +469,6 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _print_sync_summary(report: SyncReport, console: Console) -> None:
-    from extract.redact import one_line
-
     ok = [r for r in report.results if r.status == "ok"]
     rows = sum(r.rows for r in ok)
     megabytes = sum(r.bytes for r in ok) / 1e6
@@ -501,26 +479,8 @@ def _print_sync_summary(report: SyncReport, console: Console) -> None:
         highlight=False,
         markup=False,
     )
-    for failed in report.failed:
-        console.print(
-            f"  failed {one_line(failed.qualified_name)}: {failed.error_type}: {one_line(failed.error)}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-    for advice in distinct_advice(report.failed):
-        console.print(f"  {advice}", highlight=False, markup=False, soft_wrap=True)
-    if report.checkpoint_error:
-        console.print(f"  checkpoint failed: {report.checkpoint_error}", highlight=False, markup=False, soft_wrap=True)
-
-
-def distinct_advice(failed: Sequence[TableResult]) -> list[str]:
-    """What to do about the failures, each piece of advice once however many tables it concerns."""
-    seen: dict[str, int] = {}
-    for result in failed:
-        if result.advice:
-            seen[result.advice] = seen.get(result.advice, 0) + 1
-    return [f"{advice} ({count} table{'s' if count > 1 else ''})" for advice, count in seen.items()]
+    for line in report.failure_lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -585,9 +545,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             client.close()
     for line in format_summary(summary):
         console.print(redact.one_line(line, limit=2000), highlight=False, markup=False, soft_wrap=True)
-    if summary.sync is not None:
-        for advice in distinct_advice(summary.sync.failed):
-            console.print(f"  {advice}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -695,7 +652,7 @@ def _cmd_codegen(args: argparse.Namespace) -> int:
             print(f"out of date: {path}", file=sys.stderr)
         if outdated:
             print("run `cd2 codegen` and commit the result", file=sys.stderr)
-            return EXIT_FAILURE
+            return EXIT_FAILED
         print(f"{len(files)} generated files are up to date")
         return EXIT_OK
     written = codegen.write(args.project_dir, files)
@@ -777,7 +734,7 @@ def describe_failure(exc: BaseException) -> tuple[int, str | None]:
     if isinstance(exc, UnsafeNameError):
         return EXIT_FAILED, str(exc)
     if isinstance(exc, DiskFullError):
-        return EXIT_FAILED, f"{exc}; {exc.advice}" if exc.advice else str(exc)
+        return EXIT_FAILED, exc.line()
     if isinstance(exc, duckdb.Error):
         return EXIT_FAILED, f"DuckDB: {' '.join(str(exc).split())}; run again with --debug for details"
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract.failures import CannotStart
+from extract.failures import CannotStartError
 
 META_SCHEMA = "cd2_meta"
 FOREIGN_FLAG = "--allow-foreign-db"
@@ -27,7 +27,7 @@ def open_database(
     config: dict[str, str] | None = None,
     allow_foreign: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to the project's DuckDB file, or ``CannotStart`` naming the cause and the fix."""
+    """A connection to the project's DuckDB file, or ``CannotStartError`` naming the cause and the fix."""
     check_openable(path, read_only=read_only)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,22 +47,24 @@ def open_database(
 def check_openable(path: Path, *, read_only: bool) -> None:
     """The checks DuckDB would fail on with an unclear message (or not at all, as root)."""
     if path.is_dir():
-        raise CannotStart(f"{path} is a folder, not a DuckDB file", "give the path of the .duckdb file (--db / CD2_DB)")
+        raise CannotStartError(
+            f"{path} is a folder, not a DuckDB file", "give the path of the .duckdb file (--db / CD2_DB)"
+        )
     if not path.exists():
         if read_only:
-            raise CannotStart(
+            raise CannotStartError(
                 f"{path} does not exist",
                 "check the path (--db / CD2_DB), or run `cd2 sync` first to create it",
             )
         return
     if not read_only and stat.S_IMODE(path.stat().st_mode) & 0o222 == 0:
         # root may write a file without write bits; a read-only file is still a clear "no" from the operator.
-        raise CannotStart(f"{path} is read-only", f"make it writable (chmod u+w {path}) or choose another --db")
+        raise CannotStartError(f"{path} is read-only", f"make it writable (chmod u+w {path}) or choose another --db")
     if not read_only and not os.access(path.parent, os.W_OK):
-        raise CannotStart(f"the folder of {path} is not writable", "DuckDB writes its log beside the file")
+        raise CannotStartError(f"the folder of {path} is not writable", "DuckDB writes its log beside the file")
 
 
-def _cannot_open(path: Path, exc: duckdb.Error) -> CannotStart:
+def _cannot_open(path: Path, exc: duckdb.Error) -> CannotStartError:
     from extract.publish import default_published_path
     from extract.writer_lock import duckdb_lock_error
 
@@ -71,10 +73,14 @@ def _cannot_open(path: Path, exc: duckdb.Error) -> CannotStart:
     if busy is not None:
         return busy
     if "not a valid DuckDB database file" in text:
-        return CannotStart(f"{path} is not a DuckDB database file", "check the path (--db / CD2_DB)")
+        return CannotStartError(f"{path} is not a DuckDB database file", "check the path (--db / CD2_DB)")
     if "serialization" in text.lower() or "version" in text.lower():
-        return CannotStart(f"{path} cannot be read by this DuckDB ({duckdb.__version__}): {text}", "check the path")
-    return CannotStart(f"cannot open {path}: {text.removeprefix('IO Error: ')}", "check the path and its permissions")
+        return CannotStartError(
+            f"{path} cannot be read by this DuckDB ({duckdb.__version__}): {text}", "check the path"
+        )
+    return CannotStartError(
+        f"cannot open {path}: {text.removeprefix('IO Error: ')}", "check the path and its permissions"
+    )
 
 
 def refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool = False) -> None:
@@ -92,7 +98,7 @@ def refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: boo
         " UNION ALL SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
     ).fetchall()
     if sum(int(row[0]) for row in found):
-        raise CannotStart(
+        raise CannotStartError(
             f"{path} holds tables but no {META_SCHEMA} schema: it is not a cd2 database",
             "check the path (--db / CD2_DB)"
             + ("" if read_only else f", or pass {FOREIGN_FLAG} to write into it anyway"),

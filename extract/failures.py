@@ -50,5 +50,6 @@ class CannotStartError(CliError):
     exit_code = EXIT_CANNOT_START
 
 
-# Short name used by callers that raise it.
-CannotStart = CannotStartError
+class DatabaseBusyError(CannotStartError):
+    """Another process has the database open (a cd2 writer, a BI tool, a notebook): readers can
+    turn to the copy published for them."""

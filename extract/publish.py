@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from extract.landing.batch import checkpoint as checkpoint_now
+
 # linux/fs.h: _IOW(0x94, 9, int)
 FICLONE = 0x40049409
 _CHUNK = 1 << 30  # copy_file_range takes at most ~2 GB per call
@@ -55,7 +57,7 @@ def checkpoint(db: Path) -> None:
     checkpoints when its last connection closes; this makes it certain."""
     con = duckdb.connect(str(db))
     try:
-        con.execute("CHECKPOINT")
+        checkpoint_now(con)  # a full disk is a DiskFullError, as for the sync's own checkpoint
     finally:
         con.close()
     if Path(f"{db}.wal").exists() and Path(f"{db}.wal").stat().st_size:

@@ -37,11 +37,11 @@ import duckdb
 
 from extract.config import MEMORY_LIMIT_ENV, RunConfig, duckdb_settings
 from extract.dap.client import DapClient
-from extract.dap.errors import NotFoundError
-from extract.failures import UsageError
+from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, default_published_path, publish
 from extract.sync.progress import Reporter
-from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
+from extract.sync.runner import SyncOptions, SyncReport, SyncRunner, work_dir_for
+from extract.sync.selection import resolve_tables
 from extract.timeutil import utc_now
 from extract.unchanged import dbt_vars, unchanged_models
 from extract.writer_lock import duckdb_lock_error, hold_writer
@@ -75,26 +75,14 @@ class RunSummary:
 
 
 def select_tables(client: DapClient, config: RunConfig) -> list[str]:
-    """The qualified tables the configuration asks for; a named table that no configured namespace
-    offers is an error, not silently left out."""
-    wanted = config.table_list
-    selected: list[str] = []
-    for namespace in config.namespaces:
-        try:
-            available = client.list_tables(namespace)
-        except NotFoundError:
-            raise UsageError(
-                f"the DAP API has no namespace {namespace!r}", "fix namespaces in cd2.yml or $CD2_NAMESPACES"
-            ) from None
-        names = available if wanted is None else [t for t in wanted if t in available]
-        selected += [f"{namespace}.{t}" for t in names]
-    missing = [t for t in wanted or [] if not any(q.endswith(f".{t}") for q in selected)]
-    if missing:
-        raise UsageError(
-            f"no table {', '.join(map(repr, missing))} in {', '.join(config.namespaces)}",
-            "fix tables in cd2.yml or $CD2_TABLES (`cd2 list` shows what the API offers)",
-        )
-    return selected
+    """The qualified tables the configuration asks for (see ``resolve_tables``)."""
+    return resolve_tables(
+        client,
+        config.namespaces,
+        config.table_list,
+        namespace_fix="fix namespaces in cd2.yml or $CD2_NAMESPACES",
+        table_fix="fix tables in cd2.yml or $CD2_TABLES (`cd2 list` shows what the API offers)",
+    )
 
 
 def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> SyncReport:
@@ -108,7 +96,7 @@ def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> S
             concurrency=config.concurrency,
             download_concurrency=config.download_concurrency,
             auto_resnapshot=config.auto_resnapshot,
-            work_dir=config.db.parent / f".cd2_work_{config.db.stem}",
+            work_dir=work_dir_for(config.db),
         )
         reporter.start(len(tables))
         try:
@@ -288,7 +276,7 @@ def run_all(
     """One round: sync, dbt build, docs, then the copy for readers. ``publish_to``: that copy's
     path; True for ``<stem>.read.duckdb`` beside the DB, False for none. ``before`` runs once the
     writer lock is held, before any step (the CLI's checks of the DB file: a check made before the
-    lock would open the file under another round). Raises ``CannotStart`` at once when another
+    lock would open the file under another round). Raises ``CannotStartError`` at once when another
     process writes the DB (or has it open)."""
     published = default_published_path(config.db) if publish_to is True else None
     if isinstance(publish_to, Path):
@@ -305,6 +293,8 @@ def run_all(
         if published is not None and any(step.command == "build" for step in summary.dbt):
             try:
                 summary.published = publish(config.db, published)
+            except DiskFullError as exc:
+                summary.publish_error = exc.line()
             except (OSError, duckdb.Error, RuntimeError, ValueError) as exc:
                 summary.publish_error = f"{type(exc).__name__}: {exc}"
             else:
@@ -395,9 +385,7 @@ def format_summary(summary: RunSummary) -> list[str]:
             f"sync: {len(ok)} tables ok, {len(summary.sync.failed)} failed, {sum(r.rows for r in ok):,} rows, "
             f"{sum(r.bytes for r in ok) / 1e6:,.1f} MB in {summary.sync.seconds:,.1f}s"
         )
-        lines += [f"  failed {r.qualified_name}: {r.error_type}: {r.error}" for r in summary.sync.failed]
-        if summary.sync.checkpoint_error:
-            lines.append(f"  checkpoint failed: {summary.sync.checkpoint_error}")
+        lines += summary.sync.failure_lines()
     if summary.unchanged_models:
         lines.append(
             f"current state: {len(summary.unchanged_models)} tables had nothing new to merge and were left out"

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from extract.database import open_database
-from extract.failures import CannotStartError
+from extract.failures import CannotStartError, DatabaseBusyError
 from extract.landing.tables import quote, raw_schema_name
 from extract.redact import one_line
 from extract.timeutil import iso_z, utc_now
@@ -50,9 +50,8 @@ def open_for_status(db: Path) -> tuple[duckdb.DuckDBPyConnection, str | None]:
     if not busy:
         try:
             return open_database(db, read_only=True), None
-        except CannotStartError as exc:
-            if "in use by another process" not in exc.cause:
-                raise
+        except DatabaseBusyError:
+            pass  # another program has it open: the published copy it is
     if not copy.is_file():
         raise CannotStartError(
             f"{db} is being written by a round and no read copy has been published yet ({copy})",

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from extract.failures import CannotStart
+from extract.failures import DatabaseBusyError
 from extract.timeutil import iso_z, utc_now
 
 # The holder writes its line right after locking: a contender may read the file just before that.
@@ -90,14 +90,14 @@ def _current_holder(fd: int) -> Holder | None:
     return None
 
 
-def busy_error(db: Path, holder: Holder | None) -> CannotStart:
+def busy_error(db: Path, holder: Holder | None) -> DatabaseBusyError:
     who = holder.describe() if holder is not None else f"another process (not named in {lock_path(db)} yet)"
-    return CannotStart(f"{db} is being written by {who}", WAIT_FIX)
+    return DatabaseBusyError(f"{db} is being written by {who}", WAIT_FIX)
 
 
 @contextmanager
 def hold_writer(db: Path, command: str) -> Iterator[Holder]:
-    """Be the only cd2 writer of ``db`` inside the block; raises ``CannotStart`` at once if another
+    """Be the only cd2 writer of ``db`` inside the block; raises ``CannotStartError`` at once if another
     process is. Not re-entrant: a second ``hold_writer`` on the same file in the same process
     fails like any other writer (flock locks belong to the open file, not the process)."""
     path = lock_path(db)
@@ -137,7 +137,7 @@ def writer_busy(db: Path) -> bool:
     return False
 
 
-def duckdb_lock_error(db: Path, exc: BaseException, readers_copy: Path | None = None) -> CannotStart | None:
+def duckdb_lock_error(db: Path, exc: BaseException, readers_copy: Path | None = None) -> DatabaseBusyError | None:
     """The one-line error for DuckDB refusing ``db`` because another program has it open (a BI
     tool, a notebook, a hand-run dbt); None when ``exc`` is another error. cd2 writers never get
     here: they stop at the writer lock first."""
@@ -148,4 +148,4 @@ def duckdb_lock_error(db: Path, exc: BaseException, readers_copy: Path | None = 
     who = f"pid {match['pid']}, {Path(match['program']).name}" if match else "pid unknown"
     fix = "wait for it to finish or stop it; BI tools and notebooks must open the published read copy"
     fix += f" {readers_copy} instead" if readers_copy is not None else " instead"
-    return CannotStart(f"{db} is in use by another process ({who})", fix)
+    return DatabaseBusyError(f"{db} is in use by another process ({who})", fix)

@@ -106,6 +106,10 @@ class DiskFullError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def line(self) -> str:
+        """The message and the advice, for where this error is reported alone."""
+        return f"{self.message}; {self.advice}"
+
 
 def is_disk_full(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or an exception it was raised from) is a full disk or a full temp limit."""

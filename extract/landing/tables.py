@@ -9,6 +9,7 @@ Columns are only ever added, never dropped or narrowed.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import duckdb
 
@@ -97,6 +98,18 @@ def raw_table_name(schema: TableSchema) -> str:
 def landing_type(column: Column) -> str:
     """DuckDB type of a column in a raw table: nested values are kept as JSON."""
     return column.duckdb_type(nested_as_json=True)
+
+
+def stored_watermark(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> datetime | None:
+    """The table's watermark in ``cd2_meta.table_state``; None before its first batch."""
+    try:
+        row = con.execute(
+            f"SELECT watermark FROM {META_SCHEMA}.table_state WHERE namespace = ? AND table_name = ?",
+            [schema.namespace, schema.name],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
 
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 
 from extract.landing.batch import BatchResult, BatchSpec, land_batch
-from extract.landing.readers import allowing_huge_records, parquet_columns, select_for
+from extract.landing.readers import FileFormatError, allowing_huge_records, parquet_columns, read_header, select_for
+from extract.landing.tables import stored_watermark
 from extract.schema import TableSchema, bundled_schema
 
 _SUFFIXES = {".json.gz": "jsonl", ".csv.gz": "csv", ".tsv.gz": "tsv", ".parquet": "parquet"}
@@ -93,21 +94,16 @@ def file_fields(path: Path, fmt: str) -> tuple[set[str], set[str]]:
     """The key and value field names a DAP file carries (a sample of records for JSON lines, the
     header for CSV/TSV, the column names for Parquet)."""
     if fmt == "parquet":
-        import duckdb
-
-        from extract.landing.readers import parquet_columns
-
         try:
-            names = parquet_columns(duckdb.connect(), [path])
+            with duckdb.connect() as con:
+                names = parquet_columns(con, [path])
         except duckdb.Error as exc:
             raise ImportPlanError(f"{path.name} is not a readable Parquet file: {' '.join(str(exc).split())}") from None
         return _split_dotted(names)
     try:
+        if fmt in ("csv", "tsv"):
+            return _split_dotted(read_header(path, "," if fmt == "csv" else "\t"))
         with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-            if fmt in ("csv", "tsv"):
-                header = handle.readline().rstrip("\r\n")
-                names = [h.strip('"') for h in header.split("," if fmt == "csv" else "\t")]
-                return _split_dotted(names)
             keys: set[str] = set()
             values: set[str] = set()
             for _, line in zip(range(SAMPLE_RECORDS), handle, strict=False):
@@ -117,6 +113,8 @@ def file_fields(path: Path, fmt: str) -> tuple[set[str], set[str]]:
             return keys, values
     except (OSError, EOFError, zlib.error) as exc:
         raise ImportPlanError(f"{path.name} is not a gzip-compressed {fmt} file ({exc})") from None
+    except FileFormatError as exc:
+        raise ImportPlanError(str(exc)) from None
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
         raise ImportPlanError(f"{path.name} does not hold DAP {fmt} records ({type(exc).__name__})") from None
 
@@ -154,17 +152,6 @@ def check_fields_fit(plan: ImportPlan) -> None:
             )
 
 
-def current_watermark(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> datetime | None:
-    try:
-        row = con.execute(
-            "SELECT watermark FROM cd2_meta.table_state WHERE namespace = ? AND table_name = ?",
-            [schema.namespace, schema.name],
-        ).fetchone()
-    except duckdb.CatalogException:
-        return None
-    return row[0] if row else None
-
-
 def import_files(
     con: duckdb.DuckDBPyConnection,
     plan: ImportPlan,
@@ -191,7 +178,7 @@ def import_files(
         return None, None
     if watermark is None:
         raise ImportPlanError("the snapshot files hold no rows, so they give no watermark; nothing imported")
-    current = current_watermark(con, plan.schema)
+    current = stored_watermark(con, plan.schema)
     if current is not None and watermark < current and not allow_older:
         raise ImportPlanError(
             f"the files end at {watermark.isoformat()}Z, before {plan.schema.qualified_name}'s watermark "

@@ -28,6 +28,7 @@ from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
 from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, checkpoint, land_batch, record_failure
 from extract.landing.readers import FORMATS, parquet_columns
+from extract.landing.tables import stored_watermark
 from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
 from extract.sync.fetch import FetchedJob, JobFetcher
@@ -37,6 +38,11 @@ from extract.timeutil import iso_z
 log = logging.getLogger(__name__)
 
 MAX_LAND_ATTEMPTS = 3
+
+
+def work_dir_for(db: Path) -> Path:
+    """The sync's download folder for the DuckDB file ``db``: beside it, emptied on every run."""
+    return db.parent / f".cd2_work_{db.stem}"
 
 
 @dataclass
@@ -91,24 +97,29 @@ class SyncReport:
     def ok(self) -> bool:
         return not self.failed and self.checkpoint_error is None
 
+    def failure_lines(self) -> list[str]:
+        """The summary's lines about what failed: a line per failed table, each piece of advice
+        once however many tables it concerns, the final checkpoint's failure."""
+        lines = [
+            f"  failed {redact.one_line(r.qualified_name)}: {r.error_type}: {redact.one_line(r.error)}"
+            for r in self.failed
+        ]
+        advice_count: dict[str, int] = {}
+        for result in self.failed:
+            if result.advice:
+                advice_count[result.advice] = advice_count.get(result.advice, 0) + 1
+        lines += [f"  {advice} ({n} table{'s' if n > 1 else ''})" for advice, n in advice_count.items()]
+        if self.checkpoint_error:
+            lines.append(f"  checkpoint failed: {self.checkpoint_error}")
+        return lines
+
     def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
         """The final checkpoint; its failure is kept in the report (after the tables' results)
         instead of being raised past them."""
         try:
             checkpoint(con)
         except DiskFullError as exc:
-            self.checkpoint_error = f"{exc}; {exc.advice}" if exc.advice else str(exc)
-
-
-def _state(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> tuple[Any, int | None]:
-    try:
-        row = con.execute(
-            "SELECT watermark, schema_version FROM cd2_meta.table_state WHERE namespace = ? AND table_name = ?",
-            [schema.namespace, schema.name],
-        ).fetchone()
-    except duckdb.CatalogException:
-        return None, None
-    return (row[0], row[1]) if row else (None, None)
+            self.checkpoint_error = exc.line()
 
 
 class SyncRunner:
@@ -161,7 +172,7 @@ class SyncRunner:
             version, doc = self.client.get_schema(namespace, table)
             schema = TableSchema.from_dap_schema(namespace, table, doc, version)
             with self._land_lock:
-                watermark, _ = _state(self.con, schema)
+                watermark = stored_watermark(self.con, schema)
             if watermark is not None:
                 kind, reason = "incremental", "scheduled"
             try:

@@ -27,7 +27,7 @@ import pytest
 
 from extract import config as cfg
 from extract import run as run_module
-from extract.failures import EXIT_CANNOT_START, CannotStart
+from extract.failures import EXIT_CANNOT_START, CannotStartError
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from extract.publish import default_published_path, publish
 from extract.run import DbtStepResult, RunSummary, format_summary
@@ -119,7 +119,7 @@ def _take_lock(db: Path, ready: str) -> None:
             if ready != "-":
                 Path(ready).touch()
                 time.sleep(WAIT_S)
-    except CannotStart as exc:
+    except CannotStartError as exc:
         print(f"cd2 sync: {exc.line()}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
 
@@ -361,7 +361,7 @@ def test_a_dead_holder_is_never_named(tmp_path: Path) -> None:
     live = _spawn("flock-only", str(db), str(ready))  # locked, its line not written yet
     try:
         _wait_for(ready, live)
-        with pytest.raises(CannotStart) as refused, hold_writer(db, "cd2 sync"):
+        with pytest.raises(CannotStartError) as refused, hold_writer(db, "cd2 sync"):
             pass
     finally:
         live.kill()
@@ -415,7 +415,7 @@ def test_a_program_holding_the_working_file_stops_a_round_with_one_line(
     config.dbt.skip_unchanged = False
     try:
         _wait_for(ready, tool)
-        with pytest.raises(CannotStart) as refused:
+        with pytest.raises(CannotStartError) as refused:
             run_module.run_all(object(), config, LogReporter(), tmp_path)  # type: ignore[arg-type]
     finally:
         tool.kill()

@@ -15,7 +15,7 @@ import pytest
 
 from extract import config as cfg
 from extract import run as run_module
-from extract.failures import CannotStart
+from extract.failures import CannotStartError
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from extract.publish import Published
 from extract.run import (
@@ -337,7 +337,7 @@ def test_a_round_does_not_start_while_another_writer_holds_the_db(
         return SyncReport(results=[], seconds=0.0)
 
     config = _fake_steps(monkeypatch, tmp_path, parse, sync)
-    with hold_writer(config.db, "cd2 sync"), pytest.raises(CannotStart) as refused:
+    with hold_writer(config.db, "cd2 sync"), pytest.raises(CannotStartError) as refused:
         run_module.run_all(object(), config, LogReporter(), tmp_path, before=lambda: started.append("before"))  # type: ignore[arg-type]
     assert started == []  # not even the checks of the DB file
     assert refused.value.line().startswith(f"{config.db} is being written by pid {os.getpid()} (cd2 sync on host ")
