@@ -2,16 +2,18 @@
 
 ``extract.codegen`` collects their output; each module writes one kind of file:
 
-* ``sources``: ``models/staging/<ns>/_<ns>__sources.yml``
-* ``current_state``: ``models/current_state/<ns>/<ns>__<table>.sql`` and their YAML
+* ``sources``: ``models/current_state/<ns>/_<ns>__sources.yml``, the raw tables with the facts
+  the current-state macros read (key, whether history is kept, landing column types)
+* ``current_state``: ``models/current_state/<ns>/<ns>__<table>.sql``, their YAML and the
+  tombstone log ``models/current_state/cd2/cd2__deleted_rows.sql``
 * ``staging``: ``models/staging/<ns>/stg_<ns>__<table>.sql`` and their YAML
-* ``catalog``: ``macros/generated/cd2_catalog.sql`` (tables, keys, landing types for the macros)
+* ``markers``: ``macros/generated/cd2_value_markers.sql`` (truncation placeholders, unknown enum)
 * ``docs``: ``models/staging/canvas/_canvas__docs.md``
 """
 
 from __future__ import annotations
 
-from extract.dbtgen import catalog, current_state, docs, naming, pii, sources, staging
+from extract.dbtgen import current_state, docs, markers, naming, pii, sources, staging
 from extract.dbtgen.render import GENERATED_MARKER, GeneratedFile
 from extract.schema import TableSchema
 
@@ -29,7 +31,7 @@ def dbt_files(schemas: list[TableSchema]) -> list[GeneratedFile]:
     naming.check_names(schemas)
     pii.check_policy({s.qualified_name: s for s in schemas})
     return [
-        catalog.catalog_macro(schemas),
+        markers.markers_macro(),
         *sources.files(schemas),
         *current_state.files(schemas),
         *staging.files(schemas),

@@ -7,9 +7,11 @@ generated here, so every model and column has a description.
 
 from __future__ import annotations
 
+from typing import Any
+
 from extract.dbtgen import descriptions, naming, pii
-from extract.dbtgen.catalog import is_history
 from extract.dbtgen.render import jinja_text
+from extract.landing.tables import landing_type
 from extract.schema import ENUM_UNKNOWN, Column, TableSchema
 
 LAYERS = ("raw", "current", "staging")
@@ -116,6 +118,17 @@ def column_text(schema: TableSchema, column: Column, layer: str) -> str:
     return " ".join(parts)
 
 
+def column_entry(schema: TableSchema, column: Column, layer: str) -> dict[str, Any]:
+    """A CD2 column in the raw sources' or the current-state models' YAML: its name, its
+    description in ``layer`` and its landing type (the current-state macros read the sources')."""
+    entry: dict[str, Any] = {
+        "name": column.name,
+        "description": column_text(schema, column, layer),
+        "data_type": landing_type(column).lower(),
+    }
+    return entry
+
+
 def truncation_flag_text(column: Column) -> str:
     return (
         f"Whether CD2 replaced an oversized `{column.name}` with a truncation placeholder "
@@ -124,7 +137,7 @@ def truncation_flag_text(column: Column) -> str:
 
 
 def current_state_model_text(schema: TableSchema) -> str:
-    history = " History is kept: rows are never removed by a snapshot." if is_history(schema) else ""
+    history = " History is kept: rows are never removed by a snapshot." if naming.is_history(schema) else ""
     return (
         f"{table_text(schema)}\n\nCurrent state of `{schema.qualified_name}`, one row per "
         f"`{schema.primary_key[0]}`.{history} {doc_ref('cd2__current_state_model')}"

@@ -6,6 +6,7 @@ The entity of a table is the singular of its CD2 name, i.e. the Canvas model it 
 
 from __future__ import annotations
 
+from extract.landing.tables import LOAD_COLUMNS
 from extract.names import check_name
 from extract.schema import TableSchema
 
@@ -22,6 +23,9 @@ COLUMN_RENAMES: dict[tuple[str, str], str] = {
     # the parent group: the group's own key becomes learning_outcome_group_id
     ("learning_outcome_groups", "learning_outcome_group_id"): "parent_learning_outcome_group_id",
 }
+
+# Tables whose history is kept: snapshots are partial (web_logs: the last 30 days), never a reload.
+HISTORY_TABLES = frozenset({"canvas_logs.web_logs"})
 
 CURRENT_STATE_DIR = "models/current_state"
 STAGING_DIR = "models/staging"
@@ -41,6 +45,10 @@ def singular(table: str) -> str:
     if last.endswith("s") and not last.endswith("ss"):
         return f"{prefix}{last[:-1]}"
     return table
+
+
+def is_history(schema: TableSchema) -> bool:
+    return schema.qualified_name in HISTORY_TABLES
 
 
 def current_state_model(schema: TableSchema) -> str:
@@ -84,6 +92,10 @@ def check_names(schemas: list[TableSchema]) -> None:
         check_name("table", schema.name)
         for name in (*(c.name for c in schema.columns), *schema.primary_key):
             check_name("column", name, schema.qualified_name)
+        # the current-state macros tell a table's CD2 columns from the load columns by name
+        landed = {c.name for c in schema.columns} & {name for name, _ in LOAD_COLUMNS}
+        if landed:
+            raise ValueError(f"{schema.qualified_name}: columns named like a load column: {sorted(landed)}")
         if len(schema.primary_key) != 1:
             raise ValueError(f"{schema.qualified_name}: composite keys are not supported ({schema.primary_key})")
         names = [staging_name(schema, c.name) for c in schema.columns]

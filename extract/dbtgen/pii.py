@@ -9,6 +9,7 @@ current-state and staging models; staging keeps the columns, marts must leave th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from extract.schema import TableSchema
 
@@ -57,6 +58,12 @@ POLICY: dict[str, dict[str, str]] = {
 
 def pii_class(schema: TableSchema, column: str) -> str | None:
     return POLICY.get(schema.qualified_name, {}).get(column)
+
+
+def column_config(schema: TableSchema, column: str) -> dict[str, Any]:
+    """The ``config`` of a column's YAML entry: its PII class as ``meta.pii``, nothing when it has none."""
+    klass = pii_class(schema, column)
+    return {"config": {"meta": {"pii": klass}}} if klass else {}
 
 
 def check_policy(schemas: dict[str, TableSchema]) -> None:

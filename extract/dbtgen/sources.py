@@ -1,4 +1,9 @@
-"""``_<namespace>__sources.yml``: the raw change-log tables as dbt sources, one file per namespace."""
+"""``_<namespace>__sources.yml``: the raw change-log tables as dbt sources, one file per namespace.
+
+They sit beside the current-state models, their only readers. Each table carries the facts the
+current-state macros read from dbt's ``graph.sources`` (``macros/current_state/cd2_table_spec.sql``):
+``meta.cd2_table``, ``meta.primary_key``, ``meta.history`` and every column's landing ``data_type``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from extract.dbtgen import describe, naming, pii
 from extract.dbtgen.render import GeneratedFile, yaml_file
-from extract.landing.tables import LOAD_COLUMNS, landing_type
+from extract.landing.tables import LOAD_COLUMNS
 from extract.schema import TableSchema
 
 FRESHNESS = {
@@ -18,14 +23,8 @@ FRESHNESS = {
 def _table_entry(schema: TableSchema) -> dict[str, Any]:
     columns: list[dict[str, Any]] = []
     for column in schema.columns:
-        entry: dict[str, Any] = {
-            "name": column.name,
-            "description": describe.column_text(schema, column, "raw"),
-            "data_type": landing_type(column).lower(),
-        }
-        klass = pii.pii_class(schema, column.name)
-        if klass:
-            entry["config"] = {"meta": {"pii": klass}}
+        entry = describe.column_entry(schema, column, "raw")
+        entry.update(pii.column_config(schema, column.name))
         columns.append(entry)
     for name, data_type in LOAD_COLUMNS:
         columns.append(
@@ -38,7 +37,13 @@ def _table_entry(schema: TableSchema) -> dict[str, Any]:
     return {
         "name": schema.name,
         "description": describe.source_table_text(schema),
-        "config": {"meta": {"cd2_table": schema.qualified_name, "primary_key": schema.primary_key[0]}},
+        "config": {
+            "meta": {
+                "cd2_table": schema.qualified_name,
+                "primary_key": schema.primary_key[0],
+                "history": naming.is_history(schema),
+            }
+        },
         "columns": columns,
     }
 
@@ -58,7 +63,7 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
         ],
     }
     return yaml_file(
-        f"{naming.STAGING_DIR}/{namespace}/_{namespace}__sources.yml",
+        f"{naming.CURRENT_STATE_DIR}/{namespace}/_{namespace}__sources.yml",
         document,
         f"Raw change logs of the CD2 namespace `{namespace}`, as landed by `cd2 sync`",
     )

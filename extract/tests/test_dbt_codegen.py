@@ -17,6 +17,7 @@ from extract.cli import main
 from extract.dbtgen import naming, pii, staging
 from extract.dbtgen.db_schemas import schemas_with_db
 from extract.dbtgen.render import SQLFLUFF_KEYWORD_NAMES
+from extract.landing.tables import LOAD_COLUMNS
 from extract.schema import Column, bundled_schema, bundled_schemas
 from extract.tests.dbt_helpers import ROOT
 
@@ -175,7 +176,13 @@ def test_newer_schema_versions_in_a_database_are_generated(tmp_path: Path) -> No
     assert merged.column("account_id").references == courses.column("account_id").references
     files = {str(f.path): f.content for f in codegen.generated_files(schemas.values())}
     assert "new_setting" in files["models/staging/canvas/stg_canvas__courses.sql"]
-    assert '["new_setting", "varchar"]' in files["macros/generated/cd2_catalog.sql"]
+    # the current-state model's columns and types: its source's, but the load columns (cd2_table_spec)
+    sources = yaml.safe_load(files["models/current_state/canvas/_canvas__sources.yml"])
+    (table,) = [t for t in sources["sources"][0]["tables"] if t["name"] == "courses"]
+    load = {name for name, _ in LOAD_COLUMNS}
+    spec = [(c["name"], c["data_type"]) for c in table["columns"] if c["name"] not in load]
+    assert [name for name, _ in spec] == [c.name for c in merged.columns]
+    assert ("new_setting", "varchar") in spec
     assert schemas_with_db(None) == SCHEMAS
 
 

@@ -8,13 +8,20 @@
       from batches after the newest `_batch_id` the model holds.
     * Hard deletes and snapshot reconciliation are applied to the existing table by the
       pre-hook `cd2_current_state_prepare` before this select is merged in (delete+insert).
-    * Columns: the catalogued CD2 columns (typed nulls where the raw table lacks them), then
-      columns a newer schema version added to the raw table, then the load metadata.
+    * Columns: the CD2 columns of the table's source (`cd2_table_spec`; typed nulls where the raw
+      table lacks them), then columns a newer schema version added to the raw table, then the
+      load metadata.
 -#}
 {% macro cd2_current_state(namespace, table) %}
-    {%- set spec = cd2_catalog()[namespace ~ '.' ~ table] -%}
+    {%- set spec = cd2_table_spec(namespace, table) -%}
     {%- set changes = source('raw_' ~ namespace, table) -%}
     {%- set batches = source('cd2_meta', 'batches') -%}
+    {%- if not execute -%}
+        {#- parse time: the source() calls above record the dependencies; no SQL is needed -#}
+        {{ return('') }}
+    {%- elif spec is none -%}
+        {{ exceptions.raise_compiler_error('cd2_current_state: no source raw_' ~ namespace ~ '.' ~ table ~ ' with meta.cd2_table') }}
+    {%- endif -%}
     {%- set raw_columns = cd2_raw_columns(changes) -%}
     {%- if raw_columns is none -%}
         {{ cd2_empty_current_state(spec) }}
@@ -97,7 +104,7 @@ select * from final
 {%- endmacro %}
 
 
-{#- The select list: catalogued columns, then columns only the raw table has, then load metadata. -#}
+{#- The select list: the source's columns, then columns only the raw table has, then load metadata. -#}
 {% macro cd2_current_state_columns(spec, raw_columns) %}
     {%- set load_columns = ['_meta_ts', '_batch_id', '_loaded_at', '_schema_version'] -%}
     {%- set catalogued = [] -%}

@@ -15,10 +15,10 @@
     (`unique_incremental`, `not_null_incremental`) check all of it.
 -#}
 {% macro cd2_current_state_prepare(namespace, table) %}
-    {%- set spec = cd2_catalog()[namespace ~ '.' ~ table] -%}
     {%- set changes = source('raw_' ~ namespace, table) -%}
     {%- set batches = source('cd2_meta', 'batches') -%}
     {%- if execute and is_incremental() and cd2_raw_columns(changes) is not none -%}
+        {%- set spec = cd2_table_spec(namespace, table) -%}
         {%- set key = adapter.quote(spec.key) -%}
         {%- if not spec.history %}
 delete from {{ this }}

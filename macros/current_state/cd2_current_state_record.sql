@@ -8,7 +8,6 @@
     it). Does nothing for other models or when the extractor's batch log does not exist yet.
 -#}
 {% macro cd2_current_state_record() %}
-    {%- set qname = this.schema ~ '.' ~ this.identifier -%}
     {#- a relation, quoted: the database is named after the file (`cd2-prod`, `full`, ...) -#}
     {%- set state = api.Relation.create(database=this.database, schema='cd2_meta', identifier='model_state') -%}
     {%- if execute and model.name == 'cd2__deleted_rows' -%}
@@ -26,7 +25,7 @@ select
 from {{ batches }}
 where status = 'committed'
         {%- endif -%}
-    {%- elif execute and qname in cd2_catalog() -%}
+    {%- elif execute and cd2_table_spec(this.schema, this.identifier) is not none -%}
         {%- set batches = cd2_existing_table(this.database, 'cd2_meta', 'batches') -%}
         {%- if batches is not none %}
 insert or replace into {{ state }}

@@ -1,19 +1,18 @@
 {#-
     The tombstone log: one row per hard delete CD2 sent (`_meta_action = 'D'`), and one row
     per key a new snapshot removed (present before the snapshot, absent from it), for every
-    catalogued table that has landed. Incremental runs read only batches newer than the
-    newest `_batch_id` already logged (a batch that logged nothing is re-read harmlessly), and
-    only the tables whose newer batches hold deletes or are snapshots.
+    CD2 table that has landed (`cd2_table_specs`: every source with `meta.cd2_table`; the model
+    file names their sources, so dbt records them at parse time). Incremental runs read only
+    batches newer than the newest `_batch_id` already logged (a batch that logged nothing is
+    re-read harmlessly), and only the tables whose newer batches hold deletes or are snapshots.
 -#}
 {% macro cd2_deleted_rows() %}
     {%- set parts = [] -%}
     {%- set batches = source('cd2_meta', 'batches') -%}
-    {%- set catalog = cd2_catalog() -%}
     {%- set pending = cd2_tables_with_new_deletions(batches) -%}
-    {%- for qualified_name in catalog -%}
-        {%- set spec = catalog[qualified_name] -%}
+    {%- for spec in cd2_table_specs() or [] -%}
         {%- set changes = source('raw_' ~ spec.namespace, spec.table) -%}
-        {%- if (pending is none or qualified_name in pending) and cd2_raw_columns(changes) is not none -%}
+        {%- if (pending is none or spec.qualified_name in pending) and cd2_raw_columns(changes) is not none -%}
             {%- do parts.append(cd2_hard_deletes(spec, changes)) -%}
             {%- if not spec.history -%}
                 {%- do parts.append(cd2_snapshot_removals(spec, changes, batches)) -%}
