@@ -121,12 +121,11 @@ def column_text(schema: TableSchema, column: Column, layer: str) -> str:
 def column_entry(schema: TableSchema, column: Column, layer: str) -> dict[str, Any]:
     """A CD2 column in the raw sources' or the current-state models' YAML: its name, its
     description in ``layer`` and its landing type (the current-state macros read the sources')."""
-    entry: dict[str, Any] = {
+    return {
         "name": column.name,
         "description": column_text(schema, column, layer),
         "data_type": landing_type(column).lower(),
     }
-    return entry
 
 
 def truncation_flag_text(column: Column) -> str:

@@ -186,6 +186,13 @@ def test_newer_schema_versions_in_a_database_are_generated(tmp_path: Path) -> No
     assert schemas_with_db(None) == SCHEMAS
 
 
+def test_a_column_named_like_a_load_column_is_refused() -> None:
+    """The current-state macros tell a table's CD2 columns from the load columns by name."""
+    courses = bundled_schema("canvas", "courses").with_added_column(Column(name="_batch_id", type="integer"))
+    with pytest.raises(ValueError, match="named like a load column"):
+        naming.check_names([courses])
+
+
 def test_yaml_files_read_back_as_generated() -> None:
     """The YAML styling (folded and quoted strings, inline lists) never changes a value."""
     by_name = {s.qualified_name: s for s in SCHEMAS}
