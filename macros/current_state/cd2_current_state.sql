@@ -20,7 +20,10 @@
         {#- parse time: the source() calls above record the dependencies; no SQL is needed -#}
         {{ return('') }}
     {%- elif spec is none -%}
-        {{ exceptions.raise_compiler_error('cd2_current_state: no source raw_' ~ namespace ~ '.' ~ table ~ ' with meta.cd2_table') }}
+        {{ exceptions.raise_compiler_error(
+            'cd2_current_state: no source raw_' ~ namespace ~ '.' ~ table ~ ' with meta.cd2_table in graph'
+            ~ ' (a unit test overrides graph: see models/current_state/_current_state__unit_tests.yml)'
+        ) }}
     {%- endif -%}
     {%- set raw_columns = cd2_raw_columns(changes) -%}
     {%- if raw_columns is none -%}
