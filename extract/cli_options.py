@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from extract.config import COUNT, FORMAT, FORMATS, NAMES, PATH, Declared, declared
+from extract.config import Declared, declared
+from extract.config_values import COUNT, FORMAT, FORMATS, NAMES, PATH
 from extract.failures import EXIT_USAGE
 
 SECRETS_HELP = (

@@ -37,15 +37,32 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from extract.config_values import (
+    BOOL,
+    COUNT,
+    FORMAT,
+    FORMATS,
+    MEMORY,
+    NAMES,
+    PATH,
+    PUBLISH,
+    TABLES,
+    TEXT,
+    ConfigError,
+    as_list,
+    checked_memory_limit,
+    from_env,
+    from_file,
+    read_yaml,
+    table_names,
+    typed,
+)
 from extract.pseudonym import SECRET_ENV
 
 CONFIG_FILE = "cd2.yml"
 CONFIG_ENV = "CD2_CONFIG"
 DB_ENV = "CD2_DB"  # profiles.yml reads it too
 MEMORY_LIMIT_ENV = "CD2_MEMORY_LIMIT"  # profiles.yml reads it too
-FORMATS = ("jsonl", "parquet", "csv", "tsv")
 # Keys refused in cd2.yml by name: the file is meant to be committed.
 SECRET_KEYS = {
     "client_id",
@@ -57,10 +74,6 @@ SECRET_KEYS = {
     "pseudonym_secret",
 }
 DEFAULT_ORIGIN = "default"
-
-
-class ConfigError(ValueError):
-    """The configuration file, an environment variable or a flag has an invalid value."""
 
 
 @dataclass(frozen=True)
@@ -79,20 +92,6 @@ class Declared:
 def how(kind: str, about: str, **ways: Any) -> dict[str, Declared]:
     """A settings field's ``metadata``: its ``Declared`` ways in (the default is the field's)."""
     return {"setting": Declared(kind, about, **ways)}
-
-
-# The kinds of value a setting takes (``_from_file`` and ``_from_env`` read each).
-PATH, NAMES, TABLES, FORMAT, COUNT, BOOL, MEMORY, PUBLISH, TEXT = (
-    "path",
-    "names",
-    "tables",
-    "format",
-    "positive integer",
-    "boolean",
-    "memory size",
-    "publish",
-    "string",
-)
 
 
 @dataclass
@@ -264,7 +263,7 @@ def resolve(
     config = RunConfig()
     path = _config_path(project_dir, env, config_file)
     if path.is_file():
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         _from_mapping(config, raw, str(path))
@@ -277,13 +276,13 @@ def resolve(
         raise ConfigError(f"{CONFIG_ENV} points to {path}, which does not exist")
     for name, how in declared_settings():
         if how.env and env.get(how.env):
-            _set(config, name, _from_env(how, env[how.env]), f"env {how.env}")
+            _set(config, name, from_env(how.kind, how.env, env[how.env]), f"env {how.env}")
     for name, value in (flags or {}).items():
         how = declared(name)
         if how.kind == NAMES:
-            value = [n for item in value for n in _as_list(item, how.flag or name)]
+            value = [n for item in value for n in as_list(item, how.flag or name)]
         elif how.kind == TABLES:
-            value = _tables(value, how.flag or name)
+            value = table_names(value, how.flag or name)
         _set(config, name, value, f"flag {how.flag}")
     validate(config)
     return config
@@ -316,9 +315,9 @@ def _from_mapping(config: RunConfig, raw: dict[Any, Any], origin: str) -> None:
             _check_keys(value, _file_keys(DbtSettings), where)
             for dbt_key, dbt_value in value.items():
                 name = f"dbt.{dbt_key}"
-                _set(config, name, _from_file(f"{where}.{dbt_key}", dbt_value, declared(name).kind), origin)
+                _set(config, name, from_file(f"{where}.{dbt_key}", dbt_value, declared(name).kind), origin)
         else:
-            _set(config, key, _from_file(where, value, declared(key).kind), origin)
+            _set(config, key, from_file(where, value, declared(key).kind), origin)
 
 
 def _file_keys(cls: type) -> list[str]:
@@ -334,89 +333,6 @@ def _check_keys(raw: dict[Any, Any], known: list[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
 
 
-def _from_file(where: str, value: Any, kind: str) -> Any:
-    """A cd2.yml value of ``kind``, checked, never coerced (``"no"`` is not a boolean)."""
-    if kind == PATH:
-        return Path(_typed(where, value, PATH))
-    if kind == NAMES:
-        return _as_list(value, where)
-    if kind == TABLES:
-        return _tables(value, where)
-    if kind == PUBLISH:
-        if isinstance(value, bool) or (isinstance(value, str) and value.strip() and "\0" not in value):
-            return value if isinstance(value, bool) else Path(value)
-        raise ConfigError(f"{where} must be true, false or a path, not {value!r}")
-    if kind == FORMAT:
-        return _typed(where, value, TEXT)
-    return _typed(where, value, kind)
-
-
-def _from_env(how: Declared, text: str) -> Any:
-    """An environment variable's text as a value of the setting's kind."""
-    if how.kind == PATH:
-        return Path(text)
-    if how.kind == NAMES:
-        return _as_list(text, how.env or "value")
-    if how.kind == TABLES:
-        return _tables(text, how.env or "value")
-    if how.kind == COUNT:
-        try:
-            return _typed(str(how.env), int(text.strip()), how.kind)
-        except ValueError:
-            raise ConfigError(f"{how.env} must be a positive integer, not {text!r}") from None
-    if how.kind in (BOOL, PUBLISH):
-        flag = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
-        if flag is None and how.kind == BOOL:
-            raise ConfigError(f"{how.env} must be true or false, not {text!r}")
-        return Path(text) if flag is None else flag
-    return text
-
-
-def _tables(value: Any, where: str) -> list[str] | str:
-    return "all" if value == "all" else _as_list(value, where)
-
-
-def _typed(where: str, value: Any, kind: str) -> Any:
-    """``value`` if it is of ``kind``; else a ConfigError naming the key, the value and what is expected."""
-    if value is None and kind in (TEXT, MEMORY):
-        return None
-    ok = {
-        TEXT: isinstance(value, str),
-        PATH: isinstance(value, str) and bool(value.strip()) and "\0" not in value,
-        BOOL: isinstance(value, bool),
-        COUNT: isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-        MEMORY: isinstance(value, str) and bool(value.strip()),
-    }[kind]
-    if not ok:
-        hint = {
-            BOOL: " (true or false, unquoted)",
-            MEMORY: " such as 8GB or 50% (quoted if it could read as a number)",
-            PATH: " (a file path)",
-        }.get(kind, "")
-        raise ConfigError(f"{where} must be a {kind}{hint}, not {value!r}")
-    return value
-
-
-def _as_list(value: Any, where: str = "value") -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [str(v) for v in value]
-    raise ConfigError(f"{where} must be a list of names or a comma-separated string, not {value!r}")
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
-
-
 def validate(config: RunConfig) -> None:
     """The checks across layers, each error naming where the bad value came from."""
 
@@ -426,7 +342,7 @@ def validate(config: RunConfig) -> None:
     if config.format not in FORMATS:
         raise ConfigError(f"{origin('format')}format must be jsonl, parquet, csv or tsv, not {config.format!r}")
     for name in ("concurrency", "download_concurrency", "max_retries", "dbt.threads"):
-        _typed(f"{origin(name)}{name}", value_of(config, name), COUNT)
+        typed(f"{origin(name)}{name}", value_of(config, name), COUNT)
     if config.memory_limit is not None:
         try:
             config.memory_limit = checked_memory_limit(str(config.memory_limit))
@@ -434,15 +350,3 @@ def validate(config: RunConfig) -> None:
             raise ConfigError(f"{origin('memory_limit')}{exc}") from None
     if isinstance(config.publish, Path) and config.publish.resolve() == config.db.resolve():
         raise ConfigError(f"publish: {config.publish} is the database itself; give the read copy another path")
-
-
-def checked_memory_limit(value: str) -> str:
-    """``value`` if DuckDB accepts it as ``memory_limit`` (asked of DuckDB itself, in memory)."""
-    import duckdb
-
-    try:
-        duckdb.connect(":memory:", config={"memory_limit": value}).close()
-    except duckdb.Error as exc:
-        reason = " ".join(str(exc).split())
-        raise ConfigError(f"memory_limit {value!r} is not a size DuckDB accepts (e.g. 8GB, 50%): {reason}") from None
-    return value
