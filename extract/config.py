@@ -1,70 +1,209 @@
-"""One documented configuration for ``cd2 run`` (and defaults for ``cd2 sync``).
+"""cd2's settings: each declared once, resolved once, for every command.
 
 Sources, later ones winning: built-in defaults → ``cd2.yml`` in the project directory (or the
-file named by ``$CD2_CONFIG``) → environment variables → command-line flags. Credentials for
-the real API are read from the environment only (``DAP_API_URL``, ``DAP_CLIENT_ID``,
-``DAP_CLIENT_SECRET``), never from the file, so the file can be committed.
+file named by ``--config`` / ``$CD2_CONFIG``) → environment variables → command-line flags.
+``resolve`` records where each value came from; ``cd2 config`` prints it. Credentials and
+secrets are read from the environment (or a file named by a flag) only, never from
+``cd2.yml``, so the file can be committed.
 
 ``cd2.yml`` keys (all optional)::
 
-    db: data/cd2.duckdb            # $CD2_DB
-    namespaces: [canvas, canvas_logs]
-    tables: all                    # or a list: [courses, enrollments, submissions]
-    format: jsonl                  # jsonl | parquet | csv | tsv
-    concurrency: 4
-    download_concurrency: 8
-    auto_resnapshot: true
-    memory_limit: null             # $CD2_MEMORY_LIMIT; DuckDB's cap for the sync and dbt, e.g. 8GB
-                                   # or 50% (default: DuckDB's own, 80% of RAM; beyond it, it spills)
-    publish: true                  # $CD2_PUBLISH; the read copy for BI tools, replaced whole at the
-                                   # end of each round: true (<db stem>.read.duckdb beside the db),
-                                   # a path, or false (none)
+    db: data/cd2.duckdb            # $CD2_DB, --db
+    namespaces: [canvas, canvas_logs]  # $CD2_NAMESPACES, --namespace
+    tables: all                    # or a list: [courses, enrollments, submissions]; $CD2_TABLES, --table
+    format: jsonl                  # jsonl | parquet | csv | tsv; $CD2_FORMAT, --format
+    concurrency: 4                 # $CD2_CONCURRENCY, --concurrency
+    download_concurrency: 8        # $CD2_DOWNLOAD_CONCURRENCY, --download-concurrency
+    auto_resnapshot: true          # $CD2_AUTO_RESNAPSHOT, --no-auto-resnapshot
+    max_retries: 8                 # $CD2_MAX_RETRIES, --max-retries
+    rate_limit: true               # $CD2_RATE_LIMIT, --no-rate-limit
+    memory_limit: null             # $CD2_MEMORY_LIMIT, --memory-limit; DuckDB's cap for the sync and
+                                   # dbt, e.g. 8GB or 50% (default: DuckDB's own, 80% of RAM)
+    publish: true                  # $CD2_PUBLISH, --no-publish; the read copy for BI tools, replaced
+                                   # whole at the end of each round: true (<db stem>.read.duckdb
+                                   # beside the db), a path, or false (none)
     dbt:
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
-      docs: true                   # build the static docs site after dbt build
-      skip_unchanged: true         # leave out current-state models with nothing new to merge
+      docs: true                   # --no-docs; build the static docs site after dbt build
+      skip_unchanged: true         # --build-all; leave out current-state models with nothing new
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from extract.config_values import (
+    BOOL,
+    COUNT,
+    FORMAT,
+    FORMATS,
+    MEMORY,
+    NAMES,
+    PATH,
+    PUBLISH,
+    TABLES,
+    TEXT,
+    ConfigError,
+    as_list,
+    checked_memory_limit,
+    from_env,
+    from_file,
+    read_yaml,
+    table_names,
+    typed,
+)
+from extract.pseudonym import SECRET_ENV
 
 CONFIG_FILE = "cd2.yml"
+CONFIG_ENV = "CD2_CONFIG"
+DB_ENV = "CD2_DB"  # profiles.yml reads it too
 MEMORY_LIMIT_ENV = "CD2_MEMORY_LIMIT"  # profiles.yml reads it too
-SECRET_KEYS = {"client_id", "client_secret", "dap_client_id", "dap_client_secret", "password", "token"}
+# Keys refused in cd2.yml by name: the file is meant to be committed.
+SECRET_KEYS = {
+    "client_id",
+    "client_secret",
+    "dap_client_id",
+    "dap_client_secret",
+    "password",
+    "token",
+    "pseudonym_secret",
+}
+DEFAULT_ORIGIN = "default"
 
 
-class ConfigError(ValueError):
-    """The configuration file or an environment variable has an invalid value."""
+@dataclass(frozen=True)
+class Declared:
+    """How one setting is given: its type, environment variable and flag (``None``: there is none)."""
+
+    kind: str
+    about: str
+    flag: str | None = None
+    flag_value: Any = None  # a flag that takes no value sets this (e.g. --no-docs: False)
+    env: str | None = None
+    in_file: bool = True
+    secret: bool = False
+
+
+def how(kind: str, about: str, **ways: Any) -> dict[str, Declared]:
+    """A settings field's ``metadata``: its ``Declared`` ways in (the default is the field's)."""
+    return {"setting": Declared(kind, about, **ways)}
 
 
 @dataclass
 class DbtSettings:
-    select: str | None = None
-    threads: int = 2
-    docs: bool = True
-    skip_unchanged: bool = True
+    select: str | None = field(default=None, metadata=how(TEXT, "dbt node selection, e.g. 'staging marts'"))
+    threads: int = field(default=2, metadata=how(COUNT, "dbt threads"))
+    docs: bool = field(default=True, metadata=how(BOOL, "build the docs site", flag="--no-docs", flag_value=False))
+    skip_unchanged: bool = field(
+        default=True,
+        metadata=how(BOOL, "leave out models with nothing new to merge", flag="--build-all", flag_value=False),
+    )
 
 
 @dataclass
 class RunConfig:
-    db: Path = Path("data/cd2.duckdb")
-    namespaces: list[str] = field(default_factory=lambda: ["canvas", "canvas_logs"])
-    tables: list[str] | str = "all"
-    format: str = "jsonl"
-    concurrency: int = 4
-    download_concurrency: int = 8
-    auto_resnapshot: bool = True
-    memory_limit: str | None = None
-    publish: Path | bool = True
+    """Every resolved setting (``origins``: where each came from, by dotted name)."""
+
+    db: Path = field(default=Path("data/cd2.duckdb"), metadata=how(PATH, "the DuckDB file", env=DB_ENV, flag="--db"))
+    namespaces: list[str] = field(
+        default_factory=lambda: ["canvas", "canvas_logs"],
+        metadata=how(NAMES, "namespaces to sync (repeat or comma-separate)", env="CD2_NAMESPACES", flag="--namespace"),
+    )
+    tables: list[str] | str = field(
+        default="all", metadata=how(TABLES, "tables (comma-separated), or 'all'", env="CD2_TABLES", flag="--table")
+    )
+    format: str = field(default="jsonl", metadata=how(FORMAT, "job file format", env="CD2_FORMAT", flag="--format"))
+    concurrency: int = field(
+        default=4, metadata=how(COUNT, "tables in flight at once", env="CD2_CONCURRENCY", flag="--concurrency")
+    )
+    download_concurrency: int = field(
+        default=8,
+        metadata=how(COUNT, "parallel downloads", env="CD2_DOWNLOAD_CONCURRENCY", flag="--download-concurrency"),
+    )
+    auto_resnapshot: bool = field(
+        default=True,
+        metadata=how(
+            BOOL,
+            "snapshot again on SnapshotRequired / OutOfRange (false: fail instead)",
+            env="CD2_AUTO_RESNAPSHOT",
+            flag="--no-auto-resnapshot",
+            flag_value=False,
+        ),
+    )
+    max_retries: int = field(
+        default=8, metadata=how(COUNT, "attempts per API call", env="CD2_MAX_RETRIES", flag="--max-retries")
+    )
+    rate_limit: bool = field(
+        default=True,
+        metadata=how(
+            BOOL,
+            "throttle to the API's documented limits (false: for the bundled fake API)",
+            env="CD2_RATE_LIMIT",
+            flag="--no-rate-limit",
+            flag_value=False,
+        ),
+    )
+    memory_limit: str | None = field(
+        default=None,
+        metadata=how(
+            MEMORY,
+            "DuckDB's memory cap for the sync and dbt, e.g. 8GB or 50% (default: DuckDB's own, 80% of RAM)",
+            env=MEMORY_LIMIT_ENV,
+            flag="--memory-limit",
+        ),
+    )
+    publish: Path | bool = field(
+        default=True,
+        metadata=how(
+            PUBLISH,
+            "the read copy for BI tools and notebooks: true (beside the db), a path, or false (none)",
+            env="CD2_PUBLISH",
+            flag="--no-publish",
+            flag_value=False,
+        ),
+    )
+    allow_foreign_db: bool = field(
+        default=False,
+        metadata=how(
+            BOOL,
+            "write into a DuckDB file that holds tables but no cd2_meta schema (refused by default)",
+            flag="--allow-foreign-db",
+            flag_value=True,
+            in_file=False,
+        ),
+    )
     dbt: DbtSettings = field(default_factory=DbtSettings)
-    source: str = "defaults"
+    base_url: str | None = field(
+        default=None,
+        metadata=how(TEXT, "DAP API URL (default: Instructure's)", env="DAP_API_URL", flag="--base-url", in_file=False),
+    )
+    client_id: str | None = field(
+        default=None, metadata=how(TEXT, "DAP client id", env="DAP_CLIENT_ID", flag="--client-id", in_file=False)
+    )
+    client_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=how(
+            TEXT,
+            "DAP client secret (the flag names a file holding it, - for standard input)",
+            env="DAP_CLIENT_SECRET",
+            flag="--client-secret-file",
+            in_file=False,
+            secret=True,
+        ),
+    )
+    pseudonym_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=how(TEXT, "key of the marts' user_key HMAC", env=SECRET_ENV, in_file=False, secret=True),
+    )
+    source: str = "defaults"  # the cd2.yml read, if any
+    origins: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def table_list(self) -> list[str] | None:
@@ -73,148 +212,141 @@ class RunConfig:
             return None
         return [str(t) for t in self.tables]
 
-
-def _from_mapping(config: RunConfig, raw: dict[str, Any], origin: str) -> None:
-    lowered = {str(k).lower() for k in raw}
-    if lowered & SECRET_KEYS:
-        raise ConfigError(f"{origin}: credentials are read from DAP_CLIENT_ID / DAP_CLIENT_SECRET only, not the file")
-    known = {f.name for f in fields(RunConfig)} - {"source"}
-    unknown = sorted(str(k) for k in set(raw) - known)
-    if unknown:
-        raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-    for key, value in raw.items():
-        where = f"{origin}: {key}"
-        if key == "dbt":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where} must be a mapping (select, threads, docs, skip_unchanged)")
-            dbt_known = {f.name for f in fields(DbtSettings)}
-            dbt_unknown = sorted(str(k) for k in set(value) - dbt_known)
-            if dbt_unknown:
-                raise ConfigError(
-                    f"{where}: unknown key {dbt_unknown[0]!r}; known keys: {', '.join(sorted(dbt_known))}"
-                )
-            for dbt_key, dbt_value in value.items():
-                setattr(config.dbt, dbt_key, _typed(f"{where}.{dbt_key}", dbt_value, _DBT_TYPES[dbt_key]))
-        elif key == "db":
-            config.db = Path(_typed(where, value, "path"))
-        elif key == "namespaces":
-            config.namespaces = _as_list(value, where)
-        elif key == "tables":
-            config.tables = "all" if value == "all" else _as_list(value, where)
-        elif key == "publish":
-            config.publish = value if isinstance(value, bool) else Path(_typed(where, value, "path"))
-        else:
-            setattr(config, key, _typed(where, value, _TYPES[key]))
+    def origin(self, name: str) -> str:
+        """Where the setting ``name`` (dotted, e.g. ``dbt.docs``) came from."""
+        return self.origins.get(name, DEFAULT_ORIGIN)
 
 
-# The type of each scalar key; the file's values are checked against it, never coerced.
-_TYPES = {
-    "format": "string",
-    "concurrency": "positive integer",
-    "download_concurrency": "positive integer",
-    "auto_resnapshot": "boolean",
-    "memory_limit": "memory size",
-}
-_DBT_TYPES = {"select": "string", "threads": "positive integer", "docs": "boolean", "skip_unchanged": "boolean"}
+def declared_settings() -> Iterator[tuple[str, Declared]]:
+    """Every setting by dotted name (``dbt.threads``), in declaration order."""
+    yield from _declared(RunConfig, "")
 
 
-def _typed(where: str, value: Any, kind: str) -> Any:
-    """``value`` if it is of ``kind``; else a ConfigError naming the key, the value and what is expected."""
-    if value is None and kind in ("string", "memory size"):
-        return None
-    ok = {
-        "string": isinstance(value, str),
-        "path": isinstance(value, str) and bool(value.strip()) and "\0" not in value,
-        "boolean": isinstance(value, bool),
-        "positive integer": isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-        "memory size": isinstance(value, str) and bool(value.strip()),
-    }[kind]
-    if not ok:
-        hint = {
-            "boolean": " (true or false, unquoted)",
-            "memory size": " such as 8GB or 50% (quoted if it could read as a number)",
-            "path": " (a file path)",
-        }.get(kind, "")
-        raise ConfigError(f"{where} must be a {kind}{hint}, not {value!r}")
-    return value
+def _declared(cls: type, prefix: str) -> Iterator[tuple[str, Declared]]:
+    for f in fields(cls):
+        if "setting" in f.metadata:
+            yield prefix + f.name, f.metadata["setting"]
+        elif f.name == "dbt":
+            yield from _declared(DbtSettings, f"{prefix}{f.name}.")
 
 
-def _as_list(value: Any, where: str = "value") -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [str(v) for v in value]
-    raise ConfigError(f"{where} must be a list of names or a comma-separated string, not {value!r}")
+def declared(name: str) -> Declared:
+    return dict(declared_settings())[name]
 
 
-def load(project_dir: Path = Path(), environ: dict[str, str] | None = None) -> RunConfig:
+def value_of(config: RunConfig, name: str) -> Any:
+    target: Any = config
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _set(config: RunConfig, name: str, value: Any, origin: str) -> None:
+    *parents, last = name.split(".")
+    target: Any = config
+    for part in parents:
+        target = getattr(target, part)
+    setattr(target, last, value)
+    config.origins[name] = origin
+
+
+def resolve(
+    project_dir: Path = Path(),
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    config_file: Path | None = None,
+) -> RunConfig:
+    """The settings: defaults ← cd2.yml ← environment ← ``flags`` (by dotted name, values already
+    typed by the parser). ``config_file`` (``--config``) wins over ``$CD2_CONFIG`` and
+    ``<project_dir>/cd2.yml``. Raises ``ConfigError`` naming the key and where it came from."""
     env = dict(os.environ if environ is None else environ)
     config = RunConfig()
-    path = Path(env["CD2_CONFIG"]) if env.get("CD2_CONFIG") else project_dir / CONFIG_FILE
+    path = _config_path(project_dir, env, config_file)
     if path.is_file():
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         _from_mapping(config, raw, str(path))
         config.source = str(path)
     elif path.exists():
         raise ConfigError(f"{path} is not a file")
-    elif env.get("CD2_CONFIG"):
-        raise ConfigError(f"CD2_CONFIG points to {path}, which does not exist")
-    if env.get("CD2_DB"):
-        config.db = Path(env["CD2_DB"])
-    if env.get("CD2_TABLES"):
-        config.tables = "all" if env["CD2_TABLES"] == "all" else _as_list(env["CD2_TABLES"])
-    if env.get("CD2_NAMESPACES"):
-        config.namespaces = _as_list(env["CD2_NAMESPACES"])
-    if env.get("CD2_FORMAT"):
-        config.format = env["CD2_FORMAT"]
-    if env.get(MEMORY_LIMIT_ENV):
-        config.memory_limit = env[MEMORY_LIMIT_ENV]
-    if env.get("CD2_PUBLISH"):
-        value = env["CD2_PUBLISH"]
-        flag = {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
-        config.publish = Path(value) if flag is None else flag
+    elif config_file is not None:
+        raise ConfigError(f"--config names {path}, which does not exist")
+    elif env.get(CONFIG_ENV):
+        raise ConfigError(f"{CONFIG_ENV} points to {path}, which does not exist")
+    for name, how in declared_settings():
+        if how.env and env.get(how.env):
+            _set(config, name, from_env(how.kind, how.env, env[how.env]), f"env {how.env}")
+    for name, value in (flags or {}).items():
+        how = declared(name)
+        if how.kind == NAMES:
+            value = [n for item in value for n in as_list(item, how.flag or name)]
+        elif how.kind == TABLES:
+            value = table_names(value, how.flag or name)
+        _set(config, name, value, f"flag {how.flag}")
     validate(config)
     return config
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+def load(project_dir: Path = Path(), environ: Mapping[str, str] | None = None) -> RunConfig:
+    """The settings without flags (``resolve``)."""
+    return resolve(project_dir, environ)
+
+
+def _config_path(project_dir: Path, env: Mapping[str, str], config_file: Path | None) -> Path:
+    if config_file is not None:
+        return config_file
+    return Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else project_dir / CONFIG_FILE
+
+
+def _from_mapping(config: RunConfig, raw: dict[Any, Any], origin: str) -> None:
+    secrets = sorted(str(k) for k in raw if str(k).lower() in SECRET_KEYS)
+    if secrets:
+        raise ConfigError(
+            f"{origin}: credentials and secrets are read from the environment only "
+            f"(DAP_CLIENT_ID, DAP_CLIENT_SECRET, {SECRET_ENV}), not the file: remove {secrets[0]}"
+        )
+    _check_keys(raw, _file_keys(RunConfig), origin)
+    for key, value in raw.items():
+        where = f"{origin}: {key}"
+        if key == "dbt":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where} must be a mapping ({', '.join(_file_keys(DbtSettings))})")
+            _check_keys(value, _file_keys(DbtSettings), where)
+            for dbt_key, dbt_value in value.items():
+                name = f"dbt.{dbt_key}"
+                _set(config, name, from_file(f"{where}.{dbt_key}", dbt_value, declared(name).kind), origin)
+        else:
+            _set(config, key, from_file(where, value, declared(key).kind), origin)
+
+
+def _file_keys(cls: type) -> list[str]:
+    """The keys cd2.yml may hold at this level: the settings allowed in the file, and ``dbt``."""
+    return [
+        f.name for f in fields(cls) if f.name == "dbt" or ("setting" in f.metadata and f.metadata["setting"].in_file)
+    ]
+
+
+def _check_keys(raw: dict[Any, Any], known: list[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
 
 
 def validate(config: RunConfig) -> None:
-    if config.format not in ("jsonl", "parquet", "csv", "tsv"):
-        raise ConfigError(f"format must be jsonl, parquet, csv or tsv, not {config.format!r}")
-    for name in ("concurrency", "download_concurrency"):
-        _typed(name, getattr(config, name), "positive integer")
-    _typed("dbt.threads", config.dbt.threads, "positive integer")
+    """The checks across layers, each error naming where the bad value came from."""
+
+    def origin(name: str) -> str:
+        return "" if config.origin(name) == DEFAULT_ORIGIN else f"{config.origin(name)}: "
+
+    if config.format not in FORMATS:
+        raise ConfigError(f"{origin('format')}format must be jsonl, parquet, csv or tsv, not {config.format!r}")
+    for name in ("concurrency", "download_concurrency", "max_retries", "dbt.threads"):
+        typed(f"{origin(name)}{name}", value_of(config, name), COUNT)
     if config.memory_limit is not None:
-        config.memory_limit = checked_memory_limit(str(config.memory_limit))
+        try:
+            config.memory_limit = checked_memory_limit(str(config.memory_limit))
+        except ConfigError as exc:
+            raise ConfigError(f"{origin('memory_limit')}{exc}") from None
     if isinstance(config.publish, Path) and config.publish.resolve() == config.db.resolve():
         raise ConfigError(f"publish: {config.publish} is the database itself; give the read copy another path")
-
-
-def checked_memory_limit(value: str) -> str:
-    """``value`` if DuckDB accepts it as ``memory_limit`` (asked of DuckDB itself, in memory)."""
-    import duckdb
-
-    try:
-        duckdb.connect(":memory:", config={"memory_limit": value}).close()
-    except duckdb.Error as exc:
-        reason = " ".join(str(exc).split())
-        raise ConfigError(f"memory_limit {value!r} is not a size DuckDB accepts (e.g. 8GB, 50%): {reason}") from None
-    return value
-
-
-def duckdb_settings(memory_limit: str | None) -> dict[str, str]:
-    """The ``config`` for ``duckdb.connect`` of the extractor's read-write connections."""
-    return {"memory_limit": memory_limit} if memory_limit else {}

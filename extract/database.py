@@ -24,15 +24,17 @@ def open_database(
     path: Path,
     *,
     read_only: bool = False,
-    config: dict[str, str] | None = None,
+    memory_limit: str | None = None,
     allow_foreign: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to the project's DuckDB file, or ``CannotStartError`` naming the cause and the fix."""
+    """A connection to the project's DuckDB file, or ``CannotStartError`` naming the cause and the fix.
+    ``memory_limit`` (the resolved setting, ``extract.config``) caps a read-write connection."""
     check_openable(path, read_only=read_only)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    settings = {"memory_limit": memory_limit} if memory_limit and not read_only else {}
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config or {})
+        con = duckdb.connect(str(path), read_only=read_only, config=settings)
     except duckdb.Error as exc:
         raise _cannot_open(path, exc) from None
     if not allow_foreign:

@@ -35,12 +35,14 @@ from typing import Any
 
 import duckdb
 
-from extract.config import MEMORY_LIMIT_ENV, RunConfig, duckdb_settings
+from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
+from extract.database import open_database
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, default_published_path, publish
 from extract.sync.progress import Reporter
-from extract.sync.runner import SyncOptions, SyncReport, SyncRunner, work_dir_for
+from extract.sync.results import SyncReport
+from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
 from extract.sync.selection import resolve_tables
 from extract.timeutil import utc_now
 from extract.unchanged import dbt_vars, unchanged_models
@@ -75,21 +77,34 @@ class RunSummary:
 
 
 def select_tables(client: DapClient, config: RunConfig) -> list[str]:
-    """The qualified tables the configuration asks for (see ``resolve_tables``)."""
+    """The qualified tables the settings ask for (see ``resolve_tables``); an error names where
+    the names came from (a flag, cd2.yml or the environment)."""
     return resolve_tables(
         client,
         config.namespaces,
         config.table_list,
-        namespace_fix="fix namespaces in cd2.yml or $CD2_NAMESPACES",
-        table_fix="fix tables in cd2.yml or $CD2_TABLES (`cd2 list` shows what the API offers)",
+        namespace_fix=f"fix namespaces ({_given_by(config, 'namespaces')}; e.g. canvas)",
+        table_fix=f"fix tables ({_given_by(config, 'tables')}); `cd2 list` shows the tables the API offers",
     )
 
 
-def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> SyncReport:
-    config.db.parent.mkdir(parents=True, exist_ok=True)
-    tables = select_tables(client, config)
-    con = duckdb.connect(str(config.db), config=duckdb_settings(config.memory_limit))
+def _given_by(config: RunConfig, name: str) -> str:
+    return config.origin(name).replace("env ", "$").replace("flag ", "")
+
+
+def run_sync_step(
+    client: DapClient, config: RunConfig, reporter: Reporter, *, tables: list[str] | None = None
+) -> SyncReport:
+    """The sync of ``cd2 sync`` and of ``cd2 run``: the tables the settings ask for (or ``tables``,
+    already selected) into ``config.db``, under the caller's writer lock. An existing database is
+    opened (and checked) before any API call; a new one is created only once the tables are known,
+    so that a bad name creates nothing."""
+    con = _open_for_sync(config) if config.db.exists() else None
     try:
+        if tables is None:
+            tables = select_tables(client, config)
+        if con is None:
+            con = _open_for_sync(config)
         options = SyncOptions(
             tables=tables,
             fmt=config.format,
@@ -106,7 +121,12 @@ def run_sync_step(client: DapClient, config: RunConfig, reporter: Reporter) -> S
         report.checkpoint(con)  # a failure (a full disk) is an error, not swallowed by close()
         return report
     finally:
-        con.close()
+        if con is not None:
+            con.close()
+
+
+def _open_for_sync(config: RunConfig) -> duckdb.DuckDBPyConnection:
+    return open_database(config.db, memory_limit=config.memory_limit, allow_foreign=config.allow_foreign_db)
 
 
 def _dbt_args(args: list[str], project_dir: Path) -> list[str]:
@@ -120,8 +140,13 @@ def dbt_target_dir(project_dir: Path) -> Path:
     return target if target.is_absolute() else project_dir / target
 
 
-def _prepare_env(db: Path) -> None:
-    os.environ["CD2_DB"] = str(db.resolve())
+def hand_settings_to_dbt(db: Path, memory_limit: str | None = None) -> None:
+    """The one place cd2's settings reach dbt: the environment variables ``profiles.yml`` reads.
+    ``CD2_DB`` is always set (profiles.yml's fallback is only for dbt run by hand); the memory
+    limit when one is set (else DuckDB's own default applies)."""
+    os.environ[DB_ENV] = str(db.resolve())
+    if memory_limit:
+        os.environ[MEMORY_LIMIT_ENV] = memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
@@ -146,7 +171,7 @@ def parse_project(
     ``write_manifest``, ``target/manifest.json`` is written unless it is already current."""
     from dbt.cli.main import dbtRunner
 
-    _prepare_env(db)
+    hand_settings_to_dbt(db)
     started = time.monotonic()
     args = ["parse", "--no-write-json", *(["--vars", vars_] if vars_ else [])]
     result = dbtRunner().invoke(_dbt_args(args, project_dir))
@@ -210,7 +235,7 @@ def run_dbt(
     ``--no-write-json`` and only its run results are written, to that path."""
     from dbt.cli.main import dbtRunner
 
-    _prepare_env(db)
+    hand_settings_to_dbt(db)
     started = time.monotonic()
     extra = ["--no-write-json"] if run_results is not None else []
     result = dbtRunner(manifest=manifest).invoke(_dbt_args([*args, *extra], project_dir))
@@ -330,8 +355,7 @@ def _round(
     published: Path | None,
 ) -> RunSummary:
     summary = RunSummary()
-    if config.memory_limit:
-        os.environ[MEMORY_LIMIT_ENV] = config.memory_limit  # dbt's connection: profiles.yml reads it
+    hand_settings_to_dbt(config.db, config.memory_limit)
     vars_ = dbt_vars(project_dir) if config.dbt.skip_unchanged else None
     # The docs step writes manifest.json itself (with the compiled code). The parse needs only the
     # project files, vars and profile: it runs alongside the sync, which it never waits for.

@@ -14,17 +14,28 @@ GET    /__fake__/state                               -> {"now", "tables": {...},
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from extract.fake_dap import errors
-from extract.fake_dap.faults import Fault
+from extract.fake_dap.faults import Fault, FaultSet
+from extract.fake_dap.reqlog import RequestLog
 from extract.timeutil import iso_z
 
-if TYPE_CHECKING:
-    from extract.fake_dap.server import FakeDapServer
+
+class ControlledServer(Protocol):
+    """What the control endpoints reach of the server (``FakeDapServer`` is one)."""
+
+    faults: FaultSet
+    request_log: RequestLog
+
+    def advance(self, hours: float) -> datetime: ...
+    def bump_schema(self, qname: str) -> int: ...
+    def reload(self, qname: str) -> datetime: ...
+    def state(self) -> dict[str, Any]: ...
 
 
-def handle_control(server: FakeDapServer, method: str, name: str, body: bytes) -> tuple[int, Any]:
+def handle_control(server: ControlledServer, method: str, name: str, body: bytes) -> tuple[int, Any]:
     if (method, name) == ("POST", "advance"):
         hours = _field(body, "hours", (int, float))
         return 200, {"now": iso_z(server.advance(float(hours)))}

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-    from extract.sync.runner import TableResult
+    from extract.sync.results import TableResult
 
 log = logging.getLogger("cd2.sync")
 

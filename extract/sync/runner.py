@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,14 @@ from extract import redact
 from extract.config import MEMORY_LIMIT_ENV
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
-from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, checkpoint, land_batch, record_failure
+from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, land_batch, record_failure
 from extract.landing.readers import FORMATS, parquet_columns
 from extract.landing.tables import stored_watermark
 from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
 from extract.sync.fetch import FetchedJob, JobFetcher
 from extract.sync.progress import Reporter
+from extract.sync.results import SyncReport, TableResult
 from extract.timeutil import iso_z
 
 log = logging.getLogger(__name__)
@@ -59,67 +60,6 @@ class SyncOptions:
             raise ValueError(f"unknown format {self.fmt!r}; choose one of {', '.join(FORMATS)}")
         if self.concurrency < 1 or self.download_concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-
-
-@dataclass
-class TableResult:
-    qualified_name: str
-    status: str  # ok | failed
-    kind: str | None = None
-    reason: str | None = None
-    rows: int = 0
-    upserts: int = 0
-    deletes: int = 0
-    bytes: int = 0
-    files: int = 0
-    seconds: float = 0.0
-    batch_id: int | None = None
-    schema_version: int | None = None
-    watermark: str | None = None
-    error: str | None = None
-    error_type: str | None = None
-    advice: str | None = None  # what to do; the summary prints each distinct advice once
-
-
-@dataclass
-class SyncReport:
-    results: list[TableResult] = field(default_factory=list)
-    seconds: float = 0.0
-    # The final checkpoint failed (a full disk): the batches are safe in the write-ahead log and
-    # replayed on the next open, but the run is not done.
-    checkpoint_error: str | None = None
-
-    @property
-    def failed(self) -> list[TableResult]:
-        return [r for r in self.results if r.status != "ok"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and self.checkpoint_error is None
-
-    def failure_lines(self) -> list[str]:
-        """The summary's lines about what failed: a line per failed table, each piece of advice
-        once however many tables it concerns, the final checkpoint's failure."""
-        lines = [
-            f"  failed {redact.one_line(r.qualified_name)}: {r.error_type}: {redact.one_line(r.error)}"
-            for r in self.failed
-        ]
-        advice_count: dict[str, int] = {}
-        for result in self.failed:
-            if result.advice:
-                advice_count[result.advice] = advice_count.get(result.advice, 0) + 1
-        lines += [f"  {advice} ({n} table{'s' if n > 1 else ''})" for advice, n in advice_count.items()]
-        if self.checkpoint_error:
-            lines.append(f"  checkpoint failed: {self.checkpoint_error}")
-        return lines
-
-    def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The final checkpoint; its failure is kept in the report (after the tables' results)
-        instead of being raised past them."""
-        try:
-            checkpoint(con)
-        except DiskFullError as exc:
-            self.checkpoint_error = exc.line()
 
 
 class SyncRunner:

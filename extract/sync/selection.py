@@ -1,7 +1,7 @@
 """Which tables a sync takes: the names asked for, checked against what the API offers.
 
-``cd2 sync`` (flags) and ``cd2 run`` (``cd2.yml``) ask in their own words; both end here, so a
-namespace the API does not have, or a table no asked namespace offers, is the same one-line
+``cd2 sync`` and ``cd2 run`` ask with the same resolved settings (``extract.run.select_tables``),
+so a namespace the API does not have, or a table no asked namespace offers, is the same one-line
 usage error, never a table silently left out.
 """
 

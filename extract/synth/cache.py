@@ -17,8 +17,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from extract.synth.generator import GENERATOR_VERSION, generate, profile_named
+from extract.synth.generator import GENERATOR_VERSION, generate
 from extract.synth.institution import Institution
+from extract.synth.profiles import profile_named
 from extract.synth.store import MANIFEST, Store, StoreError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,7 @@ from pathlib import Path
 from extract.schema import Column
 from extract.synth import advance as advancing
 from extract.synth import evolution
-from extract.synth.generator import profile_named
-from extract.synth.profiles import Profile
+from extract.synth.profiles import Profile, profile_named
 from extract.synth.store import Store
 
 

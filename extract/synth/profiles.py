@@ -90,3 +90,10 @@ PROFILES: dict[str, Profile] = {
         past_terms=3,
     ),
 }
+
+
+def profile_named(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown synthetic profile {name!r}; choose one of {sorted(PROFILES)}") from None

@@ -28,7 +28,8 @@ from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapSe
 from extract.landing.tables import quote, raw_schema_name
 from extract.schema import Column
 from extract.sync.progress import LogReporter
-from extract.sync.runner import SyncOptions, SyncReport, SyncRunner
+from extract.sync.results import SyncReport
+from extract.sync.runner import SyncOptions, SyncRunner
 from extract.synth.store import Store
 
 if TYPE_CHECKING:

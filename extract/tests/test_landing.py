@@ -529,13 +529,13 @@ def test_a_failed_final_checkpoint_is_kept_in_the_sync_report(monkeypatch: pytes
     """The tables' results are kept and printed; the checkpoint's failure makes the run not ok
     (exit 1) with the disk-full advice, instead of being raised past the summary."""
     from extract.landing import diskfull
-    from extract.sync import runner
+    from extract.sync import results
 
     def full(con: object) -> None:
         raise diskfull.checkpoint_full(str(tmp_path / "cd2.duckdb"), OSError(28, "No space left on device"))
 
-    monkeypatch.setattr(runner, "checkpoint", full)
-    report = runner.SyncReport(results=[runner.TableResult("canvas.courses", "ok", rows=3)])
+    monkeypatch.setattr(results, "checkpoint", full)
+    report = results.SyncReport(results=[results.TableResult("canvas.courses", "ok", rows=3)])
     assert report.ok
     report.checkpoint(duckdb.connect())
     assert not report.ok and report.failed == []

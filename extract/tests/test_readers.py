@@ -32,7 +32,7 @@ from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from extract.publish import default_published_path, publish
 from extract.run import DbtStepResult, RunSummary, format_summary
 from extract.sync.progress import LogReporter
-from extract.sync.runner import SyncReport
+from extract.sync.results import SyncReport
 from extract.synth import Institution
 from extract.tests.sync_helpers import fast_client, fresh_institution, run_sync, serving
 from extract.writer_lock import hold_writer, lock_path, writer_busy

@@ -28,7 +28,7 @@ from extract.run import (
     manifest_is_current,
 )
 from extract.sync.progress import LogReporter
-from extract.sync.runner import SyncReport
+from extract.sync.results import SyncReport
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
 from extract.writer_lock import hold_writer, lock_path
