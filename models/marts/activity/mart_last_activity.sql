@@ -3,7 +3,7 @@ with
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 
@@ -45,7 +45,7 @@ groups as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

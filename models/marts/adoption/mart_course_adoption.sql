@@ -50,7 +50,7 @@ teacher_page_views as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -24,7 +24,7 @@ chosen_pseudonyms as (
 
 test_users as (
 
-    select * from {{ ref('int_cd2__test_users') }}
+    select * from {{ ref('int_core__test_users') }}
 
 ),
 
@@ -36,7 +36,7 @@ user_keys as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -1,6 +1,6 @@
 {#-
     M13: each student's progress through each published module (CD1 module_progression_fact).
-    Students only (int_student_courses: student base role, no test users, no deleted/rejected
+    Students only (int_enrollment__student_courses: student base role, no test users, no deleted/rejected
     enrollments); progressions on unpublished or deleted modules are left out.
 -#}
 with
@@ -19,7 +19,7 @@ modules as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
@@ -31,7 +31,7 @@ user_keys as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

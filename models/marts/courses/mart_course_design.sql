@@ -37,7 +37,7 @@ assignments as (
 
 assignment_rules as (
 
-    select * from {{ ref('int_assignments__rules') }}
+    select * from {{ ref('int_submissions__assignment_rules') }}
 
 ),
 
@@ -85,7 +85,7 @@ quizzes as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -18,13 +18,13 @@ module_progress as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -15,7 +15,7 @@ module_progress as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
@@ -27,7 +27,7 @@ user_keys as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
@@ -28,7 +28,7 @@ courses as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 

@@ -9,7 +9,7 @@ assignments as (
 
 assignment_rules as (
 
-    select * from {{ ref('int_assignments__rules') }}
+    select * from {{ ref('int_submissions__assignment_rules') }}
 
 ),
 
@@ -27,7 +27,7 @@ submission_comments as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
