@@ -30,7 +30,7 @@ test_users as (
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 

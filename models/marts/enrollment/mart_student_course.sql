@@ -8,7 +8,7 @@ student_courses as (
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 
