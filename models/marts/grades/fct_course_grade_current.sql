@@ -71,13 +71,8 @@ graded as (
         course_scores.score_updated_at,
         student_enrollments.effective_status,
         student_enrollments.data_as_of,
-        case student_enrollments.effective_status
-            when 'active' then 1
-            when 'soft_concluded' then 2
-            when 'completed' then 3
-            when 'not_started' then 4
-            else 5
-        end as status_rank
+        {{ cd2_status_rank('student_enrollments.effective_status', 'grade_row_order') }}
+            as status_rank
     from student_enrollments
     inner join course_scores
         on student_enrollments.enrollment_id = course_scores.enrollment_id

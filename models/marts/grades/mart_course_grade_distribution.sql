@@ -59,7 +59,7 @@ students as (
         on course_grade_current.course_id = courses.course_id
     where
         course_grade_current.is_primary_in_course
-        and course_grade_current.effective_status in ('active', 'soft_concluded', 'completed')
+        and {{ cd2_status_in('course_grade_current.effective_status', 'taking_or_took') }}
         and not coalesce(courses.is_deleted, false)
         {%- if var('cd2_exclude_non_teaching_courses') %}
             and not coalesce(courses.is_non_teaching, false)

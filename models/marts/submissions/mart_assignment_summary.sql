@@ -63,9 +63,8 @@ waiting as (
         visible_comments.n_comments,
         -- Canvas's needs-grading count: students with an active enrollment (soft-concluded too)
         submissions.needs_grading
-        and submissions.student_enrollment_status in (
-            'active', 'not_started', 'soft_concluded'
-        ) as is_waiting,
+        and {{ cd2_status_in('submissions.student_enrollment_status', 'needs_grading') }}
+        as is_waiting,
         -- T19: a group graded as one is one piece of grading work
         case
             when graded_as_group.is_graded_as_group and submissions.is_group_submission
