@@ -1,7 +1,7 @@
 {#-
     M9 population: one row per student active in a course (best status of their enrollments,
-    `mart_student_course`) in the course's current week (week_in_term of as_of_local_date), for
-    courses that are not deleted and whose week 1 has begun.
+    `mart_student_course`) in the course's current week (int_courses__current_weeks), for courses
+    that are not deleted and whose week 1 has begun.
 -#}
 with
 
@@ -11,34 +11,9 @@ student_courses as (
 
 ),
 
-courses as (
-
-    select * from {{ ref('dim_course') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_core__as_of') }}
-
-),
-
 course_weeks as (
 
-    -- the current week of every course that has a week 1 and is not deleted
-    select
-        courses.course_id,
-        courses.week1_start_local_date,
-        {{ cd2_week_in_term('as_of.as_of_local_date', 'courses.week1_start_local_date') }}
-            as week_in_term,
-        courses.week1_start_local_date + 7 * (week_in_term - 1) as week_start_local_date,
-        as_of.as_of_local_date,
-        as_of.as_of_ts
-    from courses
-    cross join as_of
-    where
-        not coalesce(courses.is_deleted, false)
-        and courses.week1_start_local_date is not null
+    select * from {{ ref('int_courses__current_weeks') }}
 
 ),
 
