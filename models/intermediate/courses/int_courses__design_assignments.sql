@@ -53,6 +53,7 @@ published_assignments as (
     where assignment_rules.is_published
 
 ),
+
 assignment_stats as (
 
     select
@@ -76,6 +77,7 @@ assignment_stats as (
     group by 1
 
 ),
+
 final as (
 
     select

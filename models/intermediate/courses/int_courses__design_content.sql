@@ -47,6 +47,7 @@ tool_counts as (
     group by 1
 
 ),
+
 page_counts as (
 
     select
@@ -57,6 +58,7 @@ page_counts as (
     group by 1
 
 ),
+
 file_counts as (
 
     select
@@ -70,6 +72,7 @@ file_counts as (
     group by 1
 
 ),
+
 topic_counts as (
 
     select
@@ -81,6 +84,7 @@ topic_counts as (
     group by 1
 
 ),
+
 quiz_counts as (
 
     select
@@ -91,6 +95,7 @@ quiz_counts as (
     group by 1
 
 ),
+
 content_courses as (
 
     select course_id from tool_counts

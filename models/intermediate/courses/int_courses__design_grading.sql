@@ -32,6 +32,7 @@ group_counts as (
     group by 1
 
 ),
+
 late_policy_flags as (
 
     select
@@ -43,6 +44,7 @@ late_policy_flags as (
     group by 1
 
 ),
+
 final as (
 
     select

@@ -25,6 +25,7 @@ module_counts as (
     group by 1
 
 ),
+
 module_items as (
 
     select
@@ -50,6 +51,7 @@ module_items as (
     group by 1
 
 ),
+
 final as (
 
     select

@@ -7,7 +7,6 @@
     to their first post in it (in the week of that first post). Every author appears, students
     or not: the marts keep their students.
 -#}
-{%- set grains = '((user_id, course_id), (user_id, course_id, week_in_term))' %}
 with
 
 discussion_entries as (
@@ -37,21 +36,40 @@ weeked as (
 
 ),
 
+grains as (
+
+    -- every entry counts twice: for its course total and for its week
+    select grain_list.is_course_total
+    from (values (true), (false)) as grain_list (is_course_total)
+
+),
+
+grained as (
+
+    select
+        weeked.*,
+        grains.is_course_total,
+        case when not grains.is_course_total then weeked.week_in_term end as grain_week
+    from weeked
+    cross join grains
+
+),
+
 own_entries as (
 
     select
         user_id,
         course_id,
-        week_in_term,
-        grouping(week_in_term) = 1 as is_course_total,
+        grain_week as week_in_term,
+        is_course_total,
         count(case when is_post then 1 end) as n_posts,
         count(case when not is_post then 1 end) as n_replies,
         count(distinct discussion_topic_id) as n_topics_participated,
         avg(entry_length) as avg_entry_length,
         min(created_at) as first_entry_at,
         max(created_at) as last_entry_at
-    from weeked
-    group by grouping sets {{ grains }}
+    from grained
+    group by 1, 2, 3, 4
 
 ),
 
@@ -60,15 +78,15 @@ replies_received as (
     select
         parent_user_id as user_id,
         course_id,
-        week_in_term,
-        grouping(week_in_term) = 1 as is_course_total,
+        grain_week as week_in_term,
+        is_course_total,
         count(*) as replies_received
-    from weeked
+    from grained
     where
         not is_post
         and parent_user_id is not null
         and user_id is distinct from parent_user_id
-    group by grouping sets ((parent_user_id, course_id), (parent_user_id, course_id, week_in_term))
+    group by 1, 2, 3, 4
 
 ),
 
@@ -91,13 +109,14 @@ first_posts as (
 first_post_medians as (
 
     select
-        user_id,
-        course_id,
-        week_in_term,
-        grouping(week_in_term) = 1 as is_course_total,
-        quantile_cont(hours_to_first_post, 0.5) as median_hours_to_first_post
+        first_posts.user_id,
+        first_posts.course_id,
+        case when not grains.is_course_total then first_posts.week_in_term end as week_in_term,
+        grains.is_course_total,
+        quantile_cont(first_posts.hours_to_first_post, 0.5) as median_hours_to_first_post
     from first_posts
-    group by grouping sets {{ grains }}
+    cross join grains
+    group by 1, 2, 3, 4
 
 ),
 

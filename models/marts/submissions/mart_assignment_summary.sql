@@ -64,7 +64,7 @@ waiting as (
         -- Canvas's needs-grading count: students with an active enrollment (soft-concluded too)
         submissions.needs_grading
         and {{ cd2_status_in('submissions.student_enrollment_status', 'needs_grading') }}
-        as is_waiting,
+            as is_waiting,
         -- T19: a group graded as one is one piece of grading work
         case
             when graded_as_group.is_graded_as_group and submissions.is_group_submission
