@@ -36,60 +36,6 @@ weeked as (
 
 ),
 
-grains as (
-
-    -- every entry counts twice: for its course total and for its week
-    select grain_list.is_course_total
-    from (values (true), (false)) as grain_list (is_course_total)
-
-),
-
-grained as (
-
-    select
-        weeked.*,
-        grains.is_course_total,
-        case when not grains.is_course_total then weeked.week_in_term end as grain_week
-    from weeked
-    cross join grains
-
-),
-
-own_entries as (
-
-    select
-        user_id,
-        course_id,
-        grain_week as week_in_term,
-        is_course_total,
-        count(case when is_post then 1 end) as n_posts,
-        count(case when not is_post then 1 end) as n_replies,
-        count(distinct discussion_topic_id) as n_topics_participated,
-        avg(entry_length) as avg_entry_length,
-        min(created_at) as first_entry_at,
-        max(created_at) as last_entry_at
-    from grained
-    group by 1, 2, 3, 4
-
-),
-
-replies_received as (
-
-    select
-        parent_user_id as user_id,
-        course_id,
-        grain_week as week_in_term,
-        is_course_total,
-        count(*) as replies_received
-    from grained
-    where
-        not is_post
-        and parent_user_id is not null
-        and user_id is distinct from parent_user_id
-    group by 1, 2, 3, 4
-
-),
-
 first_posts as (
 
     -- a topic's first post by the author, in the week it was written
@@ -106,74 +52,94 @@ first_posts as (
 
 ),
 
-first_post_medians as (
+events as (
 
+    -- what each author did or received: their entries, the replies others wrote to them (in the
+    -- week the reply was written) and their first post in each topic
     select
-        first_posts.user_id,
-        first_posts.course_id,
-        case when not grains.is_course_total then first_posts.week_in_term end as week_in_term,
-        grains.is_course_total,
-        quantile_cont(first_posts.hours_to_first_post, 0.5) as median_hours_to_first_post
+        user_id,
+        course_id,
+        week_in_term,
+        'entry' as event_type,
+        discussion_topic_id,
+        is_post,
+        entry_length,
+        created_at,
+        cast(null as double) as hours_to_first_post
+    from weeked
+    union all
+    select
+        parent_user_id as user_id,
+        course_id,
+        week_in_term,
+        'reply_received' as event_type,
+        null as discussion_topic_id,
+        null as is_post,
+        null as entry_length,
+        null as created_at,
+        null as hours_to_first_post
+    from weeked
+    where
+        not is_post
+        and parent_user_id is not null
+        and user_id is distinct from parent_user_id
+    union all
+    select
+        user_id,
+        course_id,
+        week_in_term,
+        'first_post' as event_type,
+        discussion_topic_id,
+        null as is_post,
+        null as entry_length,
+        null as created_at,
+        hours_to_first_post
     from first_posts
-    cross join grains
-    group by 1, 2, 3, 4
 
 ),
 
-author_rows as (
+grains as (
+
+    -- every event counts twice: for its course total and for its week
+    select grain_list.is_course_total
+    from (values (true), (false)) as grain_list (is_course_total)
+
+),
+
+grained as (
 
     select
-        user_id,
-        course_id,
-        week_in_term,
-        is_course_total
-    from own_entries
-    union
-    select
-        user_id,
-        course_id,
-        week_in_term,
-        is_course_total
-    from replies_received
+        events.*,
+        grains.is_course_total,
+        case when not grains.is_course_total then events.week_in_term end as grain_week
+    from events
+    cross join grains
 
 ),
 
 final as (
 
     select
-        author_rows.user_id,
-        author_rows.course_id,
-        author_rows.week_in_term,
-        author_rows.is_course_total,
-        coalesce(own_entries.n_posts, 0) as n_posts,
-        coalesce(own_entries.n_replies, 0) as n_replies,
-        coalesce(own_entries.n_topics_participated, 0) as n_topics_participated,
-        own_entries.avg_entry_length,
-        coalesce(replies_received.replies_received, 0) as replies_received,
-        first_post_medians.median_hours_to_first_post,
-        own_entries.first_entry_at,
-        own_entries.last_entry_at
-    from author_rows
-    left join own_entries
-        on
-            author_rows.user_id is not distinct from own_entries.user_id
-            and author_rows.course_id is not distinct from own_entries.course_id
-            and author_rows.week_in_term is not distinct from own_entries.week_in_term
-            and author_rows.is_course_total = own_entries.is_course_total
-    left join replies_received
-        on
-            author_rows.user_id is not distinct from replies_received.user_id
-            and author_rows.course_id is not distinct from replies_received.course_id
-            and author_rows.week_in_term is not distinct from replies_received.week_in_term
-            and author_rows.is_course_total = replies_received.is_course_total
-    left join first_post_medians
-        on
-            author_rows.user_id is not distinct from first_post_medians.user_id
-            and author_rows.course_id is not distinct from first_post_medians.course_id
-            and author_rows.week_in_term is not distinct from first_post_medians.week_in_term
-            and author_rows.is_course_total = first_post_medians.is_course_total
+        user_id,
+        course_id,
+        grain_week as week_in_term,
+        is_course_total,
+        count(*) filter (where event_type = 'entry' and is_post) as n_posts,
+        count(*) filter (where event_type = 'entry' and not is_post) as n_replies,
+        count(distinct discussion_topic_id) filter (
+            where event_type = 'entry'
+        ) as n_topics_participated,
+        avg(entry_length) filter (where event_type = 'entry') as avg_entry_length,
+        count(*) filter (where event_type = 'reply_received') as replies_received,
+        quantile_cont(hours_to_first_post, 0.5) filter (
+            where event_type = 'first_post'
+        ) as median_hours_to_first_post,
+        min(created_at) filter (where event_type = 'entry') as first_entry_at,
+        max(created_at) filter (where event_type = 'entry') as last_entry_at
+    from grained
     -- a week row needs a week: courses without week 1 have course totals only
-    where author_rows.is_course_total or author_rows.week_in_term is not null
+    where is_course_total or grain_week is not null
+    group by 1, 2, 3, 4
 
 )
 

@@ -71,12 +71,12 @@ final as (
         student_activity.course_id,
         student_activity.n_page_views_week,
         student_activity.n_participations_week,
-        case
-            when course_engagement.n_students >= 2 and course_engagement.sd_page_views > 0
-                then
-                    (student_activity.n_page_views_week - course_engagement.mean_page_views)
-                    / course_engagement.sd_page_views
-        end as page_views_z
+        {{ cd2_z_score(
+            'student_activity.n_page_views_week',
+            'course_engagement.mean_page_views',
+            'course_engagement.sd_page_views',
+            'course_engagement.n_students'
+        ) }} as page_views_z
     from student_activity
     inner join course_engagement
         on student_activity.course_id = course_engagement.course_id

@@ -50,26 +50,21 @@ final as (
         courses.account_id,
         courses.is_published,
         courses.is_non_teaching,
-        coalesce(design_modules.n_modules, 0) as n_modules,
-        coalesce(design_modules.n_module_items, 0) as n_module_items,
-        coalesce(design_modules.n_items_assignment, 0) as n_items_assignment,
-        coalesce(design_modules.n_items_quiz, 0) as n_items_quiz,
-        coalesce(design_modules.n_items_discussion, 0) as n_items_discussion,
-        coalesce(design_modules.n_items_page, 0) as n_items_page,
-        coalesce(design_modules.n_items_file, 0) as n_items_file,
-        coalesce(design_modules.n_items_external_tool, 0) as n_items_external_tool,
-        coalesce(design_modules.n_items_external_url, 0) as n_items_external_url,
-        coalesce(design_modules.n_items_subheader, 0) as n_items_subheader,
-        coalesce(design_assignments.n_assignments, 0) as n_assignments,
-        coalesce(design_assignments.n_assignments_online, 0) as n_assignments_online,
-        coalesce(design_assignments.n_assignments_quiz, 0) as n_assignments_quiz,
-        coalesce(design_assignments.n_assignments_discussion, 0) as n_assignments_discussion,
-        coalesce(design_assignments.n_assignments_external_tool, 0) as n_assignments_external_tool,
-        coalesce(design_assignments.n_assignments_on_paper, 0) as n_assignments_on_paper,
-        coalesce(design_assignments.n_assignments_no_submission, 0) as n_assignments_no_submission,
-        coalesce(design_assignments.n_assignments_not_graded, 0) as n_assignments_not_graded,
-        coalesce(design_assignments.n_assignments_other, 0) as n_assignments_other,
-        coalesce(design_assignments.n_assignments_with_due_date, 0) as n_assignments_with_due_date,
+        {%- for column in [
+            'n_modules', 'n_module_items', 'n_items_assignment', 'n_items_quiz',
+            'n_items_discussion', 'n_items_page', 'n_items_file', 'n_items_external_tool',
+            'n_items_external_url', 'n_items_subheader'
+        ] %}
+            coalesce(design_modules.{{ column }}, 0) as {{ column }},
+        {%- endfor %}
+        {%- for column in [
+            'n_assignments', 'n_assignments_online', 'n_assignments_quiz',
+            'n_assignments_discussion', 'n_assignments_external_tool', 'n_assignments_on_paper',
+            'n_assignments_no_submission', 'n_assignments_not_graded', 'n_assignments_other',
+            'n_assignments_with_due_date'
+        ] %}
+            coalesce(design_assignments.{{ column }}, 0) as {{ column }},
+        {%- endfor %}
         design_assignments.pct_assignments_with_due_date,
         design_assignments.total_points_possible,
         design_assignments.avg_points_possible,
@@ -80,12 +75,12 @@ final as (
         design_grading.has_late_policy,
         design_grading.is_late_deduction_enabled,
         design_grading.is_missing_deduction_enabled,
-        coalesce(design_content.n_external_tools, 0) as n_external_tools,
-        coalesce(design_content.n_pages, 0) as n_pages,
-        coalesce(design_content.n_files, 0) as n_files,
-        coalesce(design_content.n_discussions, 0) as n_discussions,
-        coalesce(design_content.n_announcements, 0) as n_announcements,
-        coalesce(design_content.n_classic_quizzes, 0) as n_classic_quizzes,
+        {%- for column in [
+            'n_external_tools', 'n_pages', 'n_files', 'n_discussions', 'n_announcements',
+            'n_classic_quizzes'
+        ] %}
+            coalesce(design_content.{{ column }}, 0) as {{ column }},
+        {%- endfor %}
         coalesce(design_assignments.n_new_quizzes, 0) as n_new_quizzes,
         coalesce(design_content.n_classic_quizzes, 0)
         + coalesce(design_assignments.n_new_quizzes, 0) as n_quizzes,

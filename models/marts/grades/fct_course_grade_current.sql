@@ -74,12 +74,12 @@ final as (
         ranked.unposted_final_score,
         ranked.override_score,
         ranked.effective_score,
-        case
-            when course_population.n_scored >= 2 and course_population.sd_score > 0
-                then
-                    (ranked.effective_score - course_population.mean_score)
-                    / course_population.sd_score
-        end as course_z,
+        {{ cd2_z_score(
+            'ranked.effective_score',
+            'course_population.mean_score',
+            'course_population.sd_score',
+            'course_population.n_scored'
+        ) }} as course_z,
         ranked.is_primary_in_course,
         ranked.score_updated_at,
         ranked.effective_status,

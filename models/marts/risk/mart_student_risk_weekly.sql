@@ -70,23 +70,10 @@ scored as (
         students_weekly.as_of_ts,
         engagement_weekly.page_views_z
     from students_weekly
-    left join grades_weekly
-        on
-            students_weekly.user_key = grades_weekly.user_key
-            and students_weekly.course_id = grades_weekly.course_id
-    left join student_timeliness
-        on
-            students_weekly.user_key = student_timeliness.user_key
-            and students_weekly.course_id = student_timeliness.course_id
-    inner join engagement_weekly
-        on
-            students_weekly.user_key = engagement_weekly.user_key
-            and students_weekly.course_id = engagement_weekly.course_id
-    left join last_activity
-        on
-            students_weekly.user_key = last_activity.user_key
-            and students_weekly.course_id = last_activity.course_id
-
+    left join grades_weekly using (user_key, course_id)
+    left join student_timeliness using (user_key, course_id)
+    inner join engagement_weekly using (user_key, course_id)
+    left join last_activity using (user_key, course_id)
 ),
 
 flagged as (
