@@ -6,15 +6,7 @@
     full_refresh = false: `dbt build --full-refresh` does not rebuild (and so does not wipe) the
     history; dropping the table by hand is the only way to reset it.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['course_id', 'week_in_term'],
-        full_refresh=false,
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**cd2_history_config(['course_id', 'week_in_term'])) }}
 
 with
 
