@@ -4,13 +4,7 @@ with
 
 courses as (
 
-    select * from {{ ref('dim_course') }}
-
-),
-
-terms as (
-
-    select * from {{ ref('dim_term') }}
+    select * from {{ ref('int_courses__current_term_courses') }}
 
 ),
 
@@ -28,7 +22,7 @@ daily as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -63,13 +57,10 @@ final as (
         active_students.n_students_active,
         coalesce(recent_activity.n_requests_14d, 0) as n_requests_14d
     from courses
-    inner join terms on courses.term_id = terms.term_id
     inner join active_students on courses.course_id = active_students.course_id
     left join recent_activity on courses.course_id = recent_activity.course_id
     where
-        terms.is_current
-        and courses.is_published
-        and not courses.is_non_teaching
+        courses.is_published
         and coalesce(recent_activity.n_requests_14d, 0) = 0
 
 )

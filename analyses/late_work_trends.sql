@@ -8,15 +8,9 @@ weekly as (
 
 ),
 
-courses as (
+current_term_courses as (
 
-    select * from {{ ref('dim_course') }}
-
-),
-
-terms as (
-
-    select * from {{ ref('dim_term') }}
+    select * from {{ ref('int_courses__current_term_courses') }}
 
 ),
 
@@ -24,9 +18,7 @@ current_term as (
 
     select weekly.*
     from weekly
-    inner join courses on weekly.course_id = courses.course_id
-    inner join terms on courses.term_id = terms.term_id
-    where terms.is_current and not courses.is_non_teaching
+    inner join current_term_courses on weekly.course_id = current_term_courses.course_id
 
 ),
 

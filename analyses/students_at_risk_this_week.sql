@@ -15,9 +15,9 @@ courses as (
 
 ),
 
-as_of as (
+current_weeks as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_courses__current_weeks') }}
 
 ),
 
@@ -25,13 +25,11 @@ this_week as (
 
     select risk.*
     from risk
-    inner join courses on risk.course_id = courses.course_id
-    cross join as_of
-    where
-        risk.week_in_term = {{
-            cd2_week_in_term('as_of.as_of_local_date', 'courses.week1_start_local_date')
-        }}
-        and risk.risk_level in ('high', 'medium')
+    inner join current_weeks
+        on
+            risk.course_id = current_weeks.course_id
+            and risk.week_in_term = current_weeks.week_in_term
+    where risk.risk_level in ('high', 'medium')
 
 ),
 

@@ -51,7 +51,9 @@ def _status(state: str, now: datetime, start: datetime | None, end: datetime | N
 
 @per_truth
 def effective_enrollments(truth: Truth) -> list[Row]:
-    """Every enrollment but deleted/rejected ones and test students, with user_id (like int_enrollments__effective)."""
+    """Every enrollment but deleted/rejected ones and test students, with user_id.
+
+    Like int_enrollment__effective_enrollments."""
     sections = _by_id(truth.rows("course_sections"))
     courses = _by_id(truth.rows("courses"))
     terms = _by_id(truth.rows("enrollment_terms"))
@@ -112,7 +114,9 @@ def _min(values: list[Any]) -> Any:
 
 @per_truth
 def student_courses(truth: Truth) -> list[Row]:
-    """One row per student x course with the best status of the student's enrollments (like int_student_courses)."""
+    """One row per student x course with the best status of the student's enrollments.
+
+    Like int_enrollment__student_courses."""
     groups: dict[tuple[int, int], list[Row]] = {}
     for e in effective_enrollments(truth):
         if e["is_student"]:

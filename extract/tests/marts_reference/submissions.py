@@ -43,7 +43,7 @@ def _types(assignment: Row) -> list[str]:
 
 
 def assignment_rules(truth: Truth) -> dict[int, Row]:
-    """Like int_assignments__rules, by assignment id."""
+    """Like int_submissions__assignment_rules, by assignment id."""
     quiz_lti: dict[int, bool] = {}
     for s in truth.rows("submissions"):
         quiz_lti[s["assignment_id"]] = quiz_lti.get(s["assignment_id"], False) or bool(s["cached_quiz_lti"])

@@ -1,19 +1,19 @@
 {#-
     Whose course requests count as student activity: one row per student x course, every
     effective status but `pending` (invited, never accepted). Test students are already left out
-    of int_student_courses (T3).
+    of int_enrollment__student_courses (T3).
 -#}
 with
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
 test_users as (
 
-    select * from {{ ref('int_cd2__test_users') }}
+    select * from {{ ref('int_core__test_users') }}
 
 ),
 

@@ -14,18 +14,18 @@ web_logs as (
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
 -- anyone with a teacher, TA or designer enrollment in the course (any effective status; deleted,
--- rejected and test-user enrollments are not in int_enrollments__effective)
+-- rejected and test-user enrollments are not in int_enrollment__effective_enrollments)
 teacher_side as (
 
     select distinct

@@ -1,27 +1,21 @@
 with
 
-sessionized_requests as (
+web_requests as (
 
-    select * from {{ ref('int_activity__sessionized_requests') }}
-
-),
-
-user_keys as (
-
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_activity__web_requests') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
 daily as (
 
     select
-        user_id,
+        user_key,
         course_id,
         activity_date,
         count(*) as n_requests,
@@ -37,7 +31,7 @@ daily as (
         count(*) filter (where is_file_view) as n_file_views,
         count(*) filter (where is_wiki_page_view) as n_wiki_page_views,
         count(*) filter (where is_lti_launch) as n_lti_launches
-    from sessionized_requests
+    from web_requests
     group by all
 
 ),
@@ -45,7 +39,7 @@ daily as (
 final as (
 
     select
-        user_keys.user_key,
+        daily.user_key,
         daily.course_id,
         daily.activity_date,
         daily.n_requests,
@@ -63,8 +57,6 @@ final as (
         daily.n_lti_launches,
         as_of.as_of_ts as data_as_of
     from daily
-    inner join user_keys
-        on daily.user_id = user_keys.user_id
     cross join as_of
 
 )

@@ -1,20 +1,14 @@
 with
 
-sessionized_requests as (
+web_requests as (
 
-    select * from {{ ref('int_activity__sessionized_requests') }}
-
-),
-
-user_keys as (
-
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_activity__web_requests') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -22,7 +16,7 @@ sessions as (
 
     select
         web_session_id,
-        user_id,
+        user_key,
         max(course_id) filter (where is_session_start) as course_id,
         count(distinct course_id) as n_courses,
         bool_or(session_key is not null) as has_session_key,
@@ -32,7 +26,7 @@ sessions as (
         count(*) filter (where is_page_view) as n_page_views,
         count(*) filter (where is_participation) as n_participations,
         sum(active_microseconds) as active_microseconds
-    from sessionized_requests
+    from web_requests
     group by all
 
 ),
@@ -41,7 +35,7 @@ final as (
 
     select
         sessions.web_session_id,
-        user_keys.user_key,
+        sessions.user_key,
         sessions.course_id,
         sessions.n_courses,
         sessions.has_session_key,
@@ -54,8 +48,6 @@ final as (
         sessions.active_microseconds / 60000000.0 as active_minutes,
         as_of.as_of_ts as data_as_of
     from sessions
-    inner join user_keys
-        on sessions.user_id = user_keys.user_id
     cross join as_of
 
 )

@@ -3,13 +3,13 @@ with
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 
@@ -45,7 +45,7 @@ groups as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -28,7 +28,7 @@ student_courses as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -89,9 +89,7 @@ student_metrics as (
         course_accounts.rollup_account_id,
         course_accounts.term_id,
         count(distinct student_courses.user_key) filter (
-            where student_courses.effective_status in (
-                'not_started', 'active', 'soft_concluded', 'completed'
-            )
+            where {{ cd2_status_in('student_courses.effective_status', 'enrolled') }}
         ) as n_students,
         count(distinct student_courses.user_key) filter (
             where student_courses.is_active

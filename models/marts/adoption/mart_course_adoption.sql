@@ -50,7 +50,7 @@ teacher_page_views as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -61,7 +61,7 @@ student_counts as (
     select
         course_id,
         count(*) filter (
-            where effective_status in ('not_started', 'active', 'soft_concluded', 'completed')
+            where {{ cd2_status_in('effective_status', 'enrolled') }}
         ) as n_students,
         count(*) filter (where is_active) as n_students_active
     from student_courses

@@ -1,6 +1,6 @@
 {#-
     Conformed assignment dimension (course assignments). The publication, quiz and timeliness
-    flags come from int_assignments__rules, shared with the submission marts.
+    flags come from int_submissions__assignment_rules, shared with the submission marts.
 -#}
 with
 
@@ -18,13 +18,13 @@ assignment_groups as (
 
 assignment_rules as (
 
-    select * from {{ ref('int_assignments__rules') }}
+    select * from {{ ref('int_submissions__assignment_rules') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

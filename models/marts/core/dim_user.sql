@@ -24,19 +24,19 @@ chosen_pseudonyms as (
 
 test_users as (
 
-    select * from {{ ref('int_cd2__test_users') }}
+    select * from {{ ref('int_core__test_users') }}
 
 ),
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -1,6 +1,6 @@
 {#-
     M13: each student's progress through each published module (CD1 module_progression_fact).
-    Students only (int_student_courses: student base role, no test users, no deleted/rejected
+    Students only (int_enrollment__student_courses: student base role, no test users, no deleted/rejected
     enrollments); progressions on unpublished or deleted modules are left out.
 -#}
 with
@@ -19,19 +19,19 @@ modules as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -18,13 +18,13 @@ module_progress as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -36,7 +36,7 @@ course_students as (
         course_id,
         count(*) as n_students
     from student_courses
-    where effective_status in ('active', 'soft_concluded', 'completed')
+    where {{ cd2_status_in('effective_status', 'taking_or_took') }}
     group by 1
 
 ),
@@ -48,7 +48,7 @@ module_counts as (
         count(*) filter (where is_started) as n_started,
         count(*) filter (where is_completed) as n_completed
     from module_progress
-    where student_status in ('active', 'soft_concluded', 'completed')
+    where {{ cd2_status_in('student_status', 'taking_or_took') }}
     group by 1
 
 ),

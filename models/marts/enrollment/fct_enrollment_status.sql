@@ -2,13 +2,13 @@ with
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 

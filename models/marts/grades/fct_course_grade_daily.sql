@@ -5,15 +5,7 @@
     data. full_refresh = false: `dbt build --full-refresh` does not rebuild (and so does not wipe)
     the history; dropping the table by hand is the only way to reset it.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='snapshot_date',
-        full_refresh=false,
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**cd2_history_config('snapshot_date')) }}
 
 with
 
@@ -25,7 +17,7 @@ course_grade_current as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

@@ -2,21 +2,15 @@
     (A >= 90, B >= 80, C >= 70, D >= 60, F < 60, no_grade). -#}
 with
 
-course_grade_current as (
+graded_enrollments as (
 
-    select * from {{ ref('fct_course_grade_current') }}
-
-),
-
-courses as (
-
-    select * from {{ ref('dim_course') }}
+    select * from {{ ref('int_grades__graded_enrollments') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -40,30 +34,19 @@ bands as (
 
 students as (
 
-    -- T5: one row per student and course (the enrollment fct_course_grade_current marks
-    -- is_primary_in_course), active or concluded, in teaching courses.
     select
-        course_grade_current.course_id,
-        courses.term_id,
-        course_grade_current.user_key,
+        course_id,
+        term_id,
+        user_key,
         case
-            when course_grade_current.effective_score is null then 'no_grade'
-            when course_grade_current.effective_score >= 90 then 'A'
-            when course_grade_current.effective_score >= 80 then 'B'
-            when course_grade_current.effective_score >= 70 then 'C'
-            when course_grade_current.effective_score >= 60 then 'D'
+            when effective_score is null then 'no_grade'
+            when effective_score >= 90 then 'A'
+            when effective_score >= 80 then 'B'
+            when effective_score >= 70 then 'C'
+            when effective_score >= 60 then 'D'
             else 'F'
         end as grade_band
-    from course_grade_current
-    inner join courses
-        on course_grade_current.course_id = courses.course_id
-    where
-        course_grade_current.is_primary_in_course
-        and course_grade_current.effective_status in ('active', 'soft_concluded', 'completed')
-        and not coalesce(courses.is_deleted, false)
-        {%- if var('cd2_exclude_non_teaching_courses') %}
-            and not coalesce(courses.is_non_teaching, false)
-        {%- endif %}
+    from graded_enrollments
 
 ),
 

@@ -2,42 +2,15 @@
     threshold. -#}
 with
 
-course_grade_current as (
+graded_enrollments as (
 
-    select * from {{ ref('fct_course_grade_current') }}
-
-),
-
-courses as (
-
-    select * from {{ ref('dim_course') }}
+    select * from {{ ref('int_grades__graded_enrollments') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
-
-),
-
-students as (
-
-    -- Same population as mart_course_grade_distribution.
-    select
-        course_grade_current.course_id,
-        courses.term_id,
-        course_grade_current.user_key,
-        course_grade_current.effective_score
-    from course_grade_current
-    inner join courses
-        on course_grade_current.course_id = courses.course_id
-    where
-        course_grade_current.is_primary_in_course
-        and course_grade_current.effective_status in ('active', 'soft_concluded', 'completed')
-        and not coalesce(courses.is_deleted, false)
-        {%- if var('cd2_exclude_non_teaching_courses') %}
-            and not coalesce(courses.is_non_teaching, false)
-        {%- endif %}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -53,7 +26,7 @@ course_totals as (
         count(
             case when effective_score < {{ var('cd2_grade_dfw_threshold') }} then 1 end
         ) / nullif(count(effective_score), 0) as pct_below_threshold
-    from students
+    from graded_enrollments
     group by 1, 2
 
 ),

@@ -6,39 +6,19 @@
     full_refresh = false: `dbt build --full-refresh` does not rebuild (and so does not wipe) the
     history; dropping the table by hand is the only way to reset it.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['course_id', 'week_in_term'],
-        full_refresh=false,
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**cd2_history_config(['course_id', 'week_in_term'])) }}
 
 with
 
-student_courses as (
+students_weekly as (
 
-    select * from {{ ref('mart_student_course') }}
-
-),
-
-courses as (
-
-    select * from {{ ref('dim_course') }}
+    select * from {{ ref('int_risk__students_weekly') }}
 
 ),
 
-course_grade_current as (
+grades_weekly as (
 
-    select * from {{ ref('fct_course_grade_current') }}
-
-),
-
-course_grade_daily as (
-
-    select * from {{ ref('fct_course_grade_daily') }}
+    select * from {{ ref('int_risk__grades_weekly') }}
 
 ),
 
@@ -48,190 +28,44 @@ student_timeliness as (
 
 ),
 
-web_activity_daily as (
+engagement_weekly as (
 
-    select * from {{ ref('fct_web_activity_daily') }}
+    select * from {{ ref('int_risk__engagement_weekly') }}
 
 ),
 
 last_activity as (
 
-    select * from {{ ref('mart_last_activity') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_cd2__as_of') }}
-
-),
-
-course_weeks as (
-
-    -- the current week of every course that has a week 1 and is not deleted
-    select
-        courses.course_id,
-        courses.week1_start_local_date,
-        {{ cd2_week_in_term('as_of.as_of_local_date', 'courses.week1_start_local_date') }}
-            as week_in_term,
-        courses.week1_start_local_date + 7 * (week_in_term - 1) as week_start_local_date,
-        as_of.as_of_local_date,
-        as_of.as_of_ts
-    from courses
-    cross join as_of
-    where
-        not coalesce(courses.is_deleted, false)
-        and courses.week1_start_local_date is not null
-
-),
-
-active_students as (
-
-    -- one row per student active in the course (best status of their enrollments), from week 1 on
-    select
-        student_courses.user_key,
-        student_courses.course_id,
-        student_courses.term_id,
-        course_weeks.week_in_term,
-        course_weeks.week_start_local_date,
-        course_weeks.as_of_local_date,
-        course_weeks.as_of_ts
-    from student_courses
-    inner join course_weeks
-        on student_courses.course_id = course_weeks.course_id
-    where
-        student_courses.effective_status = 'active'
-        and student_courses.user_key is not null
-        and course_weeks.week_in_term >= 1
-
-),
-
-current_grades as (
-
-    -- T5: the course-level row of the grades marts (is_primary_in_course)
-    select
-        user_key,
-        course_id,
-        enrollment_id,
-        effective_score
-    from course_grade_current
-    where is_primary_in_course
-
-),
-
-grades_week_ago as (
-
-    -- the same enrollment's daily snapshot of seven local days earlier
-    select
-        course_grade_daily.enrollment_id,
-        course_grade_daily.effective_score
-    from course_grade_daily
-    cross join as_of
-    where course_grade_daily.snapshot_date = as_of.as_of_local_date - 7
-
-),
-
-week_activity as (
-
-    -- web activity from the first day of the week to today (the week so far)
-    select
-        active_students.user_key,
-        active_students.course_id,
-        sum(web_activity_daily.n_page_views) as n_page_views_week,
-        sum(web_activity_daily.n_participations) as n_participations_week
-    from active_students
-    inner join web_activity_daily
-        on
-            active_students.user_key = web_activity_daily.user_key
-            and active_students.course_id = web_activity_daily.course_id
-            and web_activity_daily.activity_date
-            between active_students.week_start_local_date and active_students.as_of_local_date
-    group by 1, 2
-
-),
-
-course_activity as (
-
-    -- a student in two sections has one row per enrollment with the same course-level activity
-    select
-        user_key,
-        course_id,
-        max(last_activity_ts) as last_activity_ts,
-        min(days_since_last_activity) as days_since_last_activity,
-        bool_and(has_no_activity) as has_no_activity
-    from last_activity
-    group by 1, 2
-
-),
-
-components as (
-
-    select
-        active_students.user_key,
-        active_students.course_id,
-        active_students.week_in_term,
-        active_students.term_id,
-        active_students.week_start_local_date,
-        current_grades.effective_score,
-        grades_week_ago.effective_score as effective_score_7d_ago,
-        current_grades.effective_score - grades_week_ago.effective_score as score_change_7d,
-        coalesce(student_timeliness.n_missing, 0) as n_missing,
-        coalesce(student_timeliness.n_late, 0) as n_late,
-        coalesce(week_activity.n_page_views_week, 0) as n_page_views_week,
-        coalesce(week_activity.n_participations_week, 0) as n_participations_week,
-        course_activity.last_activity_ts,
-        course_activity.days_since_last_activity,
-        course_activity.has_no_activity,
-        active_students.as_of_ts
-    from active_students
-    left join current_grades
-        on
-            active_students.user_key = current_grades.user_key
-            and active_students.course_id = current_grades.course_id
-    left join grades_week_ago
-        on current_grades.enrollment_id = grades_week_ago.enrollment_id
-    left join student_timeliness
-        on
-            active_students.user_key = student_timeliness.user_key
-            and active_students.course_id = student_timeliness.course_id
-    left join week_activity
-        on
-            active_students.user_key = week_activity.user_key
-            and active_students.course_id = week_activity.course_id
-    left join course_activity
-        on
-            active_students.user_key = course_activity.user_key
-            and active_students.course_id = course_activity.course_id
-
-),
-
-course_engagement as (
-
-    -- page views of the course's active students in the same week: population mean and sd
-    select
-        course_id,
-        count(*) as n_students,
-        avg(n_page_views_week) as mean_page_views,
-        stddev_pop(n_page_views_week) as sd_page_views
-    from components
-    group by 1
+    select * from {{ ref('int_risk__last_activity') }}
 
 ),
 
 scored as (
 
+    -- one signal model each: population, grades, timeliness, engagement, inactivity
     select
-        components.*,
-        case
-            when course_engagement.n_students >= 2 and course_engagement.sd_page_views > 0
-                then
-                    (components.n_page_views_week - course_engagement.mean_page_views)
-                    / course_engagement.sd_page_views
-        end as page_views_z
-    from components
-    inner join course_engagement
-        on components.course_id = course_engagement.course_id
-
+        students_weekly.user_key,
+        students_weekly.course_id,
+        students_weekly.week_in_term,
+        students_weekly.term_id,
+        students_weekly.week_start_local_date,
+        grades_weekly.effective_score,
+        grades_weekly.effective_score_7d_ago,
+        grades_weekly.score_change_7d,
+        coalesce(student_timeliness.n_missing, 0) as n_missing,
+        coalesce(student_timeliness.n_late, 0) as n_late,
+        engagement_weekly.n_page_views_week,
+        engagement_weekly.n_participations_week,
+        last_activity.last_activity_ts,
+        last_activity.days_since_last_activity,
+        last_activity.has_no_activity,
+        students_weekly.as_of_ts,
+        engagement_weekly.page_views_z
+    from students_weekly
+    left join grades_weekly using (user_key, course_id)
+    left join student_timeliness using (user_key, course_id)
+    inner join engagement_weekly using (user_key, course_id)
+    left join last_activity using (user_key, course_id)
 ),
 
 flagged as (

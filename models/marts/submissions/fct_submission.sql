@@ -15,7 +15,7 @@ assignments as (
 
 assignment_rules as (
 
-    select * from {{ ref('int_assignments__rules') }}
+    select * from {{ ref('int_submissions__assignment_rules') }}
 
 ),
 
@@ -27,25 +27,25 @@ quiz_submissions as (
 
 student_courses as (
 
-    select * from {{ ref('int_student_courses') }}
+    select * from {{ ref('int_enrollment__student_courses') }}
 
 ),
 
 test_users as (
 
-    select * from {{ ref('int_cd2__test_users') }}
+    select * from {{ ref('int_core__test_users') }}
 
 ),
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 

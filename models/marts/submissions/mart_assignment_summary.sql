@@ -9,7 +9,7 @@ assignments as (
 
 assignment_rules as (
 
-    select * from {{ ref('int_assignments__rules') }}
+    select * from {{ ref('int_submissions__assignment_rules') }}
 
 ),
 
@@ -27,7 +27,7 @@ submission_comments as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
@@ -63,9 +63,8 @@ waiting as (
         visible_comments.n_comments,
         -- Canvas's needs-grading count: students with an active enrollment (soft-concluded too)
         submissions.needs_grading
-        and submissions.student_enrollment_status in (
-            'active', 'not_started', 'soft_concluded'
-        ) as is_waiting,
+        and {{ cd2_status_in('submissions.student_enrollment_status', 'needs_grading') }}
+            as is_waiting,
         -- T19: a group graded as one is one piece of grading work
         case
             when graded_as_group.is_graded_as_group and submissions.is_group_submission

@@ -15,7 +15,7 @@ submission_comments as (
 
 user_keys as (
 
-    select * from {{ ref('pii_user_keys') }}
+    select * from {{ ref('int_core__user_keys') }}
 
 ),
 

@@ -32,13 +32,13 @@ roles as (
 
 as_of as (
 
-    select * from {{ ref('int_cd2__as_of') }}
+    select * from {{ ref('int_core__as_of') }}
 
 ),
 
 test_users as (
 
-    select * from {{ ref('int_cd2__test_users') }}
+    select * from {{ ref('int_core__test_users') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments__effective') }}
+    select * from {{ ref('int_enrollment__effective_enrollments') }}
 
 ),
 
@@ -11,14 +11,7 @@ students as (
 
     select
         *,
-        case effective_status
-            when 'active' then 1
-            when 'not_started' then 2
-            when 'soft_concluded' then 3
-            when 'completed' then 4
-            when 'inactive' then 5
-            else 6
-        end as status_rank
+        {{ cd2_status_rank('effective_status', 'student_course_order') }} as status_rank
     from enrollments
     where is_student
 
