@@ -27,6 +27,7 @@ secrets are read from the environment (or a file named by a flag) only, never fr
       threads: 2
       docs: true                   # --no-docs; build the static docs site after dbt build
       skip_unchanged: true         # --build-all; leave out current-state models with nothing new
+      unit_tests: false            # --unit-tests; dbt's unit tests in the round too (make test runs them)
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ class DbtSettings:
     skip_unchanged: bool = field(
         default=True,
         metadata=how(BOOL, "leave out models with nothing new to merge", flag="--build-all", flag_value=False),
+    )
+    # dbt's advice: unit tests check the models' logic on fixed rows, not the data, so they belong
+    # in development and CI (`make test` runs them all), not in every scheduled round.
+    unit_tests: bool = field(
+        default=False,
+        metadata=how(BOOL, "run dbt's unit tests in the round too", flag="--unit-tests", flag_value=True),
     )
 
 

@@ -375,6 +375,8 @@ def _round(
             raise
         raise busy from None
     build = ["build", "--threads", str(config.dbt.threads)]
+    if not config.dbt.unit_tests:
+        build += ["--exclude-resource-type", "unit_test"]
     if config.dbt.select:
         # Only tests whose every parent is selected: a subset must not run tests of models it did not build.
         build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]

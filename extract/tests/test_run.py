@@ -96,6 +96,12 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
         first_manifest = manifest.stat().st_mtime_ns if manifest.exists() else None
         # nothing new on the server: the second run leaves both current-state models out
         again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        again_results = (tmp_path / "target" / "run_results.json").read_text(encoding="utf-8")
+        again_manifest = manifest.stat().st_mtime_ns
+        # dbt's unit tests only when asked for (they test the SQL, not the round's data)
+        with_unit_tests = subprocess.run(
+            [*command, "--build-all", "--unit-tests"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
+        )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert "sync: 4 tables ok, 0 failed" in output
@@ -115,11 +121,16 @@ def test_cd2_run_syncs_builds_and_summarises(tmp_path: Path, tmp_path_factory: p
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert "current state: 2 tables had nothing new to merge and were left out" in again.stdout + again.stderr
     # the project did not change: the manifest written by the first run is still current, not rewritten
-    assert manifest.stat().st_mtime_ns == first_manifest
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
+    assert again_manifest == first_manifest
+    results = json.loads(again_results)
     assert {r["unique_id"] for r in results["results"] if r["unique_id"].startswith("model.")} == {
         "model.cd2.stg_canvas__courses"
     }
+    assert not [r for r in json.loads(first_results)["results"] if r["unique_id"].startswith("unit_test.")]
+    assert with_unit_tests.returncode == 0, (with_unit_tests.stdout + with_unit_tests.stderr)[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))
+    unit_tests = [r["unique_id"] for r in results["results"] if r["unique_id"].startswith("unit_test.")]
+    assert any(".canvas__accounts." in unique_id for unique_id in unit_tests), unit_tests
 
 
 def test_excluding_tags_the_named_models_for_one_command_only() -> None:
