@@ -26,9 +26,11 @@ def open_database(
     read_only: bool = False,
     memory_limit: str | None = None,
     allow_foreign: bool = False,
+    readers_copy: Path | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A connection to the project's DuckDB file, or ``CannotStartError`` naming the cause and the fix.
-    ``memory_limit`` (the resolved setting, ``extract.config``) caps a read-write connection."""
+    ``memory_limit`` (the resolved setting, ``extract.config``) caps a read-write connection;
+    ``readers_copy`` is the read copy a "file in use" error points to (default: the standard one)."""
     check_openable(path, read_only=read_only)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +38,7 @@ def open_database(
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=settings)
     except duckdb.Error as exc:
-        raise _cannot_open(path, exc) from None
+        raise _cannot_open(path, exc, readers_copy) from None
     if not allow_foreign:
         try:
             refuse_foreign(con, path, read_only=read_only)
@@ -44,6 +46,11 @@ def open_database(
             con.close()
             raise
     return con
+
+
+def default_published_path(db: Path) -> Path:
+    """The read copy beside the working file: ``data/cd2.duckdb`` → ``data/cd2.read.duckdb``."""
+    return db.with_name(f"{db.stem}.read{db.suffix or '.duckdb'}")
 
 
 def check_openable(path: Path, *, read_only: bool) -> None:
@@ -66,12 +73,11 @@ def check_openable(path: Path, *, read_only: bool) -> None:
         raise CannotStartError(f"the folder of {path} is not writable", "DuckDB writes its log beside the file")
 
 
-def _cannot_open(path: Path, exc: duckdb.Error) -> CannotStartError:
-    from extract.publish import default_published_path
+def _cannot_open(path: Path, exc: duckdb.Error, readers_copy: Path | None = None) -> CannotStartError:
     from extract.writer_lock import duckdb_lock_error
 
     text = str(exc)
-    busy = duckdb_lock_error(path, exc, default_published_path(path))
+    busy = duckdb_lock_error(path, exc, readers_copy or default_published_path(path))
     if busy is not None:
         return busy
     if "not a valid DuckDB database file" in text:

@@ -72,8 +72,8 @@ def _cd2_run(server_url: str, client_id: str, client_secret: str, db: Path, proj
 
 
 def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None, rounds: int = 2) -> int:
+    from extract.database import default_published_path
     from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
-    from extract.publish import default_published_path
     from extract.synth import Institution, ensure_generated
     from extract.synth.report import describe_store
 

@@ -24,8 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
+from extract.database import open_database
 from extract.landing.batch import checkpoint as checkpoint_now
 
 # linux/fs.h: _IOW(0x94, 9, int)
@@ -43,11 +42,6 @@ class Published:
     method: str  # reflink | copy_file_range | copyfile
 
 
-def default_published_path(db: Path) -> Path:
-    """``data/cd2.duckdb`` → ``data/cd2.read.duckdb``."""
-    return db.with_name(f"{db.stem}.read{db.suffix or '.duckdb'}")
-
-
 def _temp_prefix(published: Path) -> str:
     return f".{published.name}.tmp-"
 
@@ -55,7 +49,7 @@ def _temp_prefix(published: Path) -> str:
 def checkpoint(db: Path) -> None:
     """Fold the WAL into the file: the copy is then the whole database in one file. DuckDB also
     checkpoints when its last connection closes; this makes it certain."""
-    con = duckdb.connect(str(db))
+    con = open_database(db, allow_foreign=True)  # the round already checked it is ours
     try:
         checkpoint_now(con)  # a full disk is a DiskFullError, as for the sync's own checkpoint
     finally:
@@ -139,7 +133,7 @@ def _open_here(path: Path) -> bool:
 
 def _check_readable(path: Path) -> None:
     """Open the copy as a reader will, before anyone can: a copy DuckDB cannot open is never published."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_database(path, read_only=True, allow_foreign=True)
     try:
         con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
     finally:

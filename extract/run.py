@@ -37,9 +37,9 @@ import duckdb
 
 from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
-from extract.database import open_database
+from extract.database import default_published_path, open_database
 from extract.landing.diskfull import DiskFullError
-from extract.publish import Published, default_published_path, publish
+from extract.publish import Published, publish
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
@@ -259,11 +259,11 @@ def run_dbt(
     return DbtStepResult(name, ok, time.monotonic() - started, dict(counts), failures, elapsed)
 
 
-def data_freshness(db: Path) -> dict[str, dict[str, Any]]:
+def data_freshness(db: Path, readers_copy: Path | None = None) -> dict[str, dict[str, Any]]:
     """Per namespace: tables, oldest and newest watermark, hours since the oldest."""
     if not db.exists():  # nothing synced (yet): nothing to say
         return {}
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_database(db, read_only=True, allow_foreign=True, readers_copy=readers_copy)
     try:
         rows = con.execute(
             """
@@ -365,7 +365,7 @@ def _round(
             assert client is not None
             summary.sync = run_sync_step(client, config, reporter)
         # Read before dbt runs: dbt keeps its own connection to the file open until the round ends.
-        summary.freshness = data_freshness(config.db)
+        summary.freshness = data_freshness(config.db, published)
         if config.dbt.skip_unchanged:
             summary.unchanged_models = unchanged_models(config.db, project_dir)
     except duckdb.IOException as exc:

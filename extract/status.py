@@ -42,7 +42,7 @@ def open_for_status(db: Path) -> tuple[duckdb.DuckDBPyConnection, str | None]:
     to print. While a cd2 writer holds the working file, the copy published for readers is read:
     even a read-only open of the working file could land between a round's sync and its build and
     make the build fail."""
-    from extract.publish import default_published_path
+    from extract.database import default_published_path
     from extract.writer_lock import writer_busy
 
     copy = default_published_path(db)

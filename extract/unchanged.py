@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from extract.database import open_database
+
 FINGERPRINT_PATHS = ("macros/current_state", "macros/generated", "models/current_state", "dbt_project.yml")
 FINGERPRINT_KEY = "current_state_fingerprint"
 
@@ -43,7 +45,7 @@ def unchanged_models(db: Path, project_dir: Path) -> list[str]:
     """Current-state models (dbt names) with nothing new to merge; empty when in doubt."""
     if not db.exists():
         return []
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_database(db, read_only=True, allow_foreign=True)
     try:
         stored = con.execute("SELECT value FROM cd2_meta.project_state WHERE key = ?", [FINGERPRINT_KEY]).fetchone()
         if stored is None or stored[0] != code_fingerprint(project_dir):

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
-
+from extract.database import open_database
 from extract.failures import UsageError
 from extract.names import NAME_PATTERN, UnsafeNameError, is_safe_name, shown
 from extract.schema import TableSchema, bundled_schemas
@@ -28,7 +27,7 @@ LATEST_VERSIONS_SQL = """
 
 def recorded_schemas(db: Path) -> dict[str, TableSchema]:
     """The latest schema version of each table recorded in the DuckDB file (empty if none)."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_database(db, read_only=True, allow_foreign=True)
     try:
         exists = con.execute(
             "select count(*) from information_schema.tables "

@@ -27,9 +27,10 @@ import pytest
 
 from extract import config as cfg
 from extract import run as run_module
+from extract.database import default_published_path
 from extract.failures import EXIT_CANNOT_START, CannotStartError
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from extract.publish import default_published_path, publish
+from extract.publish import publish
 from extract.run import DbtStepResult, RunSummary, format_summary
 from extract.sync.progress import LogReporter
 from extract.sync.results import SyncReport
