@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from extract.dbtgen import GENERATED_DIRS, GENERATED_MARKER, dbt_files
+from extract.dbtgen import GENERATED_DIRS, GENERATED_MARKER, GENERATED_ROOTS, dbt_files
 from extract.dbtgen.render import GeneratedFile
 from extract.names import inside
 from extract.schema import TableSchema, bundled_schemas
@@ -45,15 +45,22 @@ def orphans(root: Path, files: Iterable[GeneratedFile]) -> list[Path]:
     """Generated files (they carry the generated marker) that the generator no longer writes."""
     expected = {generated.path for generated in files}
     out: list[Path] = []
-    for folder in GENERATED_DIRS:
-        directory = root / folder
-        if not directory.is_dir():
-            continue
+    for directory in _generated_folders(root):
         for path in sorted(directory.iterdir()):
             relative = path.relative_to(root)
             if path.is_file() and relative not in expected and GENERATED_MARKER in _head(path).lower():
                 out.append(relative)
     return out
+
+
+def _generated_folders(root: Path) -> list[Path]:
+    """``macros/generated`` and every namespace folder of the current-state and staging layers
+    (also of a namespace no schema has any more, so its files are found as orphans)."""
+    folders = [root / folder for folder in GENERATED_DIRS]
+    for layer in GENERATED_ROOTS:
+        if (root / layer).is_dir():
+            folders += sorted(p for p in (root / layer).iterdir() if p.is_dir())
+    return [folder for folder in folders if folder.is_dir()]
 
 
 def _head(path: Path) -> str:

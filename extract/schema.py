@@ -1,8 +1,10 @@
 """CD2 table schemas: the bundled offline copy, the DAP JSON-Schema dialect, and DuckDB types.
 
 The DAP schema endpoint is the source of truth at run time; the JSON files under
-``extract/schemas/`` (one per table, same facts as the project's reference folder) are the
-offline fallback and the synthetic generator's input.
+``extract/schemas/<namespace>/`` (one per table) are the offline fallback, the code generator's
+default input and the synthetic generator's. Every folder there is a namespace: nothing in the
+code lists them. ``$CD2_EXTRA_SCHEMAS`` names more such folders (``<dir>/<namespace>/<table>.json``)
+for a namespace or table this release does not bundle.
 
 Two directions are supported:
 
@@ -15,6 +17,7 @@ Two directions are supported:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -26,7 +29,14 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENUM_UNKNOWN = "__dap_unspecified__"
 TRUNCATION_MARKERS = ("__dap_oversized_truncated__", "__cd2_oversized_truncated__")
-NAMESPACES = ("canvas", "canvas_logs")
+EXTRA_SCHEMAS_ENV = "CD2_EXTRA_SCHEMAS"
+
+# Columns the bundled schemas no longer have but an API may still serve (its schema document
+# carries no deprecation): the note the docs show when a recorded schema has one.
+RETIRED_COLUMNS: dict[str, str] = {
+    "canvas_logs.web_logs.user_agent_id": "replaced by `user_agent` in November 2023 and dropped from the schema "
+    "in 2024; an id into a `user_agents` table CD2 no longer serves",
+}
 
 _INT_TYPES = {"int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT"}
 _STRING_FORMATS = {"date-time": "TIMESTAMP", "date": "DATE", "time": "TIME", "uuid": "UUID"}
@@ -51,6 +61,7 @@ class Column:
     properties: tuple[Column, ...] | None = None
     items: Column | None = None
     description: str | None = None
+    deprecated: str | None = None  # why and since when, for the docs; the API keeps serving it
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -73,12 +84,13 @@ class Column:
             properties=tuple(cls.from_bundled(p) for p in props) if props is not None else None,
             items=cls.from_bundled({"name": "", **items}) if items is not None else None,
             description=raw.get("description"),
+            deprecated=raw.get("deprecated"),
         )
 
     def to_bundled(self) -> dict[str, Any]:
         """The column as a bundled-schema dict (the inverse of ``from_bundled``)."""
         out: dict[str, Any] = {"name": self.name, "type": self.type}
-        for key in ("format", "max_length", "precision", "scale", "description"):
+        for key in ("format", "max_length", "precision", "scale", "description", "deprecated"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.enum is not None:
@@ -101,6 +113,17 @@ class Column:
     @property
     def is_decimal(self) -> bool:
         return self.type == "number" and self.format == "decimal"
+
+    @property
+    def is_unbounded_text(self) -> bool:
+        """A plain string without ``maxLength``: where CD2 may put a truncation placeholder."""
+        return self.type == "string" and self.format is None and not self.enum and self.max_length is None
+
+    @property
+    def may_be_truncated(self) -> bool:
+        """Whether CD2 may put a truncation placeholder here: unbounded text the schema marks,
+        serialized JSON, and nested values (the placeholder then replaces the whole object)."""
+        return self.truncation_marker or self.encoded_json or self.is_nested
 
     @property
     def is_nested(self) -> bool:
@@ -364,6 +387,15 @@ class TableSchema:
         value_required = set(value.get("required", ()))
         columns = [Column.from_json_schema(n, node, False) for n, node in key_props.items()]
         columns += [Column.from_json_schema(n, node, n not in value_required) for n, node in value_props.items()]
+        columns = [
+            replace(
+                c,
+                deprecated=RETIRED_COLUMNS.get(f"{qname}.{c.name}", c.deprecated),
+                # the document does not say which texts CD2 truncates: any unbounded one may be
+                truncation_marker=c.is_unbounded_text and c.name not in key_props,
+            )
+            for c in columns
+        ]
         return cls(
             namespace=namespace,
             name=table,
@@ -374,15 +406,40 @@ class TableSchema:
         )
 
 
-@cache
+def schema_dirs() -> tuple[Path, ...]:
+    """The folders whose ``<namespace>/<table>.json`` files are the bundled schemas: the package's,
+    then those named by ``$CD2_EXTRA_SCHEMAS`` (``os.pathsep``-separated)."""
+    extra = os.environ.get(EXTRA_SCHEMAS_ENV, "")
+    return (SCHEMA_DIR, *(Path(p) for p in extra.split(os.pathsep) if p.strip()))
+
+
 def bundled_schemas() -> dict[str, TableSchema]:
-    """All bundled CD2 schemas keyed by ``namespace.table``, in namespace then table order."""
-    out: dict[str, TableSchema] = {}
-    for ns in NAMESPACES:
-        for path in sorted((SCHEMA_DIR / ns).glob("*.json")):
-            schema = TableSchema.from_bundled(json.loads(path.read_text(encoding="utf-8")))
-            out[schema.qualified_name] = schema
-    return out
+    """All bundled CD2 schemas keyed by ``namespace.table``: ``canvas`` first, then the other
+    namespaces in name order, tables in name order within each."""
+    return _schemas_in(schema_dirs())
+
+
+@cache
+def _schemas_in(dirs: tuple[Path, ...]) -> dict[str, TableSchema]:
+    found: dict[str, TableSchema] = {}
+    for root in dirs:
+        if not root.is_dir():
+            raise FileNotFoundError(f"schema folder {root} does not exist (${EXTRA_SCHEMAS_ENV})")
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            check_name("namespace", folder.name)
+            for path in sorted(folder.glob("*.json")):
+                schema = TableSchema.from_bundled(json.loads(path.read_text(encoding="utf-8")))
+                if (schema.namespace, schema.name) != (folder.name, path.stem):
+                    raise ValueError(f"{path} holds the schema of {schema.qualified_name}")
+                check_name("table", schema.name)
+                found.setdefault(schema.qualified_name, schema)
+    ordered = sorted(found.values(), key=lambda s: (s.namespace != "canvas", s.namespace, s.name))
+    return {s.qualified_name: s for s in ordered}
+
+
+def namespaces() -> list[str]:
+    """The namespaces of the bundled schemas, ``canvas`` first."""
+    return list(dict.fromkeys(s.namespace for s in bundled_schemas().values()))
 
 
 def bundled_schema(namespace: str, table: str) -> TableSchema:

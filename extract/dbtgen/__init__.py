@@ -9,6 +9,9 @@
 * ``staging``: ``models/staging/<ns>/stg_<ns>__<table>.sql`` and their YAML
 * ``markers``: ``macros/generated/cd2_value_markers.sql`` (truncation placeholders, unknown enum)
 * ``docs``: ``models/staging/canvas/_canvas__docs.md``
+
+Every namespace of the schemas gets its folders (``models/current_state/<ns>``,
+``models/staging/<ns>``); no namespace is named in the code.
 """
 
 from __future__ import annotations
@@ -17,14 +20,10 @@ from extract.dbtgen import current_state, docs, markers, naming, pii, sources, s
 from extract.dbtgen.render import GENERATED_MARKER, GeneratedFile
 from extract.schema import TableSchema
 
-# Folders that only hold generated files (and hand-written files without the generated marker).
-GENERATED_DIRS = (
-    "models/current_state/canvas",
-    "models/current_state/canvas_logs",
-    "models/staging/canvas",
-    "models/staging/canvas_logs",
-    "macros/generated",
-)
+# Generated files live in these folders and their namespace subfolders (beside hand-written files,
+# which lack the generated marker).
+GENERATED_ROOTS = (naming.CURRENT_STATE_DIR, naming.STAGING_DIR)
+GENERATED_DIRS = ("macros/generated",)
 
 
 def dbt_files(schemas: list[TableSchema]) -> list[GeneratedFile]:
@@ -35,8 +34,8 @@ def dbt_files(schemas: list[TableSchema]) -> list[GeneratedFile]:
         *sources.files(schemas),
         *current_state.files(schemas),
         *staging.files(schemas),
-        *docs.files(),
+        *docs.files(schemas),
     ]
 
 
-__all__ = ["GENERATED_DIRS", "GENERATED_MARKER", "GeneratedFile", "dbt_files"]
+__all__ = ["GENERATED_DIRS", "GENERATED_MARKER", "GENERATED_ROOTS", "GeneratedFile", "dbt_files"]

@@ -32,6 +32,7 @@ def model_sql(schema: TableSchema) -> GeneratedFile:
     text = (
         sql_header(f"Current state of {schema.qualified_name}")
         + _config(
+            f"schema='{ns}'",
             f"alias='{table}'",
             f"unique_key='{schema.primary_key[0]}'",
             f"pre_hook=\"{{{{ cd2_current_state_prepare('{ns}', '{table}') }}}}\"",

@@ -2,7 +2,8 @@
 
 ``cd2 sync`` records every schema version it lands in ``cd2_meta.schema_versions`` (the DAP
 schema document). When the live API has moved ahead of the bundled copy (new columns), the
-generator can use those versions so sources, catalog and staging list the new columns.
+generator can use those versions so sources, catalog and staging list the new columns; a table
+the bundle lacks altogether (a new namespace) is generated from its recorded version alone.
 Facts the DAP document does not carry (foreign keys, truncation placeholders, descriptions)
 are kept from the bundled schema for the columns it already knows.
 """
@@ -89,11 +90,14 @@ def merge(bundled: TableSchema, recorded: TableSchema) -> TableSchema:
 
 
 def schemas_with_db(db: Path | None) -> list[TableSchema]:
-    """Bundled schemas, each replaced by a newer version recorded in ``db`` where there is one."""
+    """Bundled schemas, each replaced by a newer version recorded in ``db`` where there is one,
+    then the recorded tables the bundle lacks (a namespace or table this release does not know:
+    whatever the API served is generated like the rest)."""
     bundled = bundled_schemas()
     recorded = recorded_schemas(db) if db is not None else {}
     out: list[TableSchema] = []
     for qname, schema in bundled.items():
         newer = recorded.get(qname)
         out.append(merge(schema, newer) if newer is not None and newer.version > schema.version else schema)
-    return out
+    out += [schema for qname, schema in recorded.items() if qname not in bundled]
+    return sorted(out, key=lambda s: (s.namespace != "canvas", s.namespace, s.name))

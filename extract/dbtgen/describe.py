@@ -33,16 +33,23 @@ def load_doc_block(column: str) -> str:
     return f"cd2__{column.lstrip('_')}"
 
 
+def _is_described(schema: TableSchema) -> bool:
+    """Whether the hand-written Canvas texts apply (catalog has tables named like Canvas's)."""
+    return schema.namespace in descriptions.DESCRIBED_NAMESPACES
+
+
 def table_text(schema: TableSchema) -> str:
-    return descriptions.TABLES.get(schema.name, f"Rows of the CD2 table `{schema.qualified_name}`.")
+    fallback = descriptions.OTHER_TABLES.get(schema.qualified_name, f"Rows of the CD2 table `{schema.qualified_name}`.")
+    return descriptions.TABLES.get(schema.name, fallback) if _is_described(schema) else fallback
 
 
 def _prose(schema: TableSchema, column: Column) -> str:
-    specific = descriptions.TABLE_COLUMNS.get(schema.name, {}).get(column.name)
-    if specific:
-        return specific
-    if column.name in descriptions.COMMON_COLUMNS:
-        return doc_ref(common_doc_block(column.name))
+    if _is_described(schema):
+        specific = descriptions.TABLE_COLUMNS.get(schema.name, {}).get(column.name)
+        if specific:
+            return specific
+        if column.name in descriptions.COMMON_COLUMNS:
+            return doc_ref(common_doc_block(column.name))
     words = column.name.replace("_", " ")
     if column.references and len(column.references) == 1:
         target = column.references[0].rsplit(".", 1)[0]
@@ -97,6 +104,8 @@ def _reference_fact(schema: TableSchema, column: Column) -> str | None:
 def column_text(schema: TableSchema, column: Column, layer: str) -> str:
     """The description of a CD2 column in the raw source, the current state or staging."""
     parts = [_prose(schema, column)]
+    if column.deprecated:
+        parts.append(f"**Deprecated**: {column.deprecated}.")
     if column.name in schema.primary_key:
         parts.append("Primary key.")
     parts.append(_type_fact(column, layer))
@@ -105,7 +114,7 @@ def column_text(schema: TableSchema, column: Column, layer: str) -> str:
     for fact in (_enum_fact(column, layer), _reference_fact(schema, column)):
         if fact:
             parts.append(fact)
-    if column.truncation_marker:
+    if column.may_be_truncated:
         if layer == "staging":
             parts.append(f"Null when CD2 truncated an oversized value (see `{naming.truncation_flag(column.name)}`).")
         else:

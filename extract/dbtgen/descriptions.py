@@ -8,6 +8,10 @@ learning-analytics tables, where the shared text is not enough.
 
 from __future__ import annotations
 
+# The texts below describe Canvas itself; tables of other namespaces get generated prose (and
+# their own table texts in OTHER_TABLES), never Canvas's text for a table of the same name.
+DESCRIBED_NAMESPACES = frozenset({"canvas", "canvas_logs"})
+
 TABLES: dict[str, str] = {
     "abstract_courses": "An abstract course: a SIS-level course template that Canvas courses can point to.",
     "access_tokens": "An API access token a user issued (for themselves or a developer key); secrets are not included.",
@@ -378,4 +382,36 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "participated": "Whether the request counts as participation (e.g. a submission or a post).",
         "user_agent": "The client's user-agent string.",
     },
+}
+
+# What one row is, for the tables of namespaces other than canvas (keyed by qualified name).
+OTHER_TABLES: dict[str, str] = {
+    "catalog.account_admins": "An administrator of a Canvas Catalog account (sub-catalog).",
+    "catalog.accounts": "A Canvas Catalog account: the root catalog or a sub-catalog, with its branding and settings.",
+    "catalog.applicants": "A person on the waiting list or applicant list of a Catalog listing.",
+    "catalog.bulk_checkout_promotions": "A promotion applied to a bulk (multi-seat) checkout.",
+    "catalog.bulk_checkouts": "A purchase of several seats of one listing at once.",
+    "catalog.bulk_invitations": "An invitation to take one seat of a bulk purchase.",
+    "catalog.cart_item_promotions": "A promotion applied to an item in a shopping cart.",
+    "catalog.cart_items": "A listing placed in a shopping cart.",
+    "catalog.carts": "A Catalog shopping cart.",
+    "catalog.categories": "A category (tag group) that listings can be filed under.",
+    "catalog.certificate_templates": "A template for completion certificates.",
+    "catalog.certificates": "The completion certificate configured for a listing.",
+    "catalog.custom_emails": "An e-mail text an account customised (draft and published versions).",
+    "catalog.email_layouts": "The header and footer used around an account's e-mails.",
+    "catalog.enrollments": "A person's enrollment in a Catalog listing (linked to the Canvas enrollment it made).",
+    "catalog.order_item_promotions": "A promotion applied to one item of an order.",
+    "catalog.order_items": "One listing bought in an order, with its price and quantity.",
+    "catalog.orders": "A Catalog order (a completed checkout).",
+    "catalog.payments": "A payment made for an order.",
+    "catalog.product_images": "An image shown on a listing.",
+    "catalog.product_tags": "A tag attached to a listing.",
+    "catalog.products": "A Catalog listing: a course or a program offered for enrollment, with price and dates.",
+    "catalog.program_requirements": "A course listing required by a program listing, in sequence.",
+    "catalog.promotions": "A discount code or automatic promotion.",
+    "catalog.tags": "A tag that listings can carry.",
+    "catalog.themes": "Custom CSS and JavaScript of a Catalog account or listing.",
+    "catalog.user_defined_fields": "A custom registration field an account asks for.",
+    "catalog.users": "A Catalog user (linked to a Canvas user), with the custom registration fields they filled.",
 }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extract.dbtgen import describe, descriptions
+from extract.dbtgen import describe, descriptions, naming
 from extract.dbtgen.render import GENERATED_NOTE, GeneratedFile
-from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS
+from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS, TableSchema
 
 PATH = "models/staging/canvas/_canvas__docs.md"
 
@@ -26,10 +26,6 @@ BLOCKS: dict[str, str] = {
     "(snapshot rows, incremental upserts and hard deletes), with the load metadata `_meta_ts`, "
     "`_meta_action`, `_batch_id`, `_loaded_at` and `_schema_version`. Columns are added when CD2 "
     "publishes a new schema version, never dropped.",
-    "cd2__source_raw_canvas": "The `canvas` namespace of Canvas Data 2 as landed by `cd2 sync`: one "
-    "append-only change-log table per CD2 table. Only the current-state models read these tables.",
-    "cd2__source_raw_canvas_logs": "The `canvas_logs` namespace of Canvas Data 2 (`web_logs`) as landed by "
-    "`cd2 sync`. Only the current-state models read it.",
     "cd2__current_state_model": "Built incrementally from the raw change log by `cd2_current_state`: the "
     "latest version of each key by `_meta_ts`, hard deletes (`meta.action = 'D'`) removed, and the whole "
     "table replaced by a new snapshot when CD2 re-snapshots it (keys absent from the snapshot are gone). "
@@ -45,17 +41,40 @@ BLOCKS: dict[str, str] = {
 }
 
 
+# What a namespace holds, for the ones known; any other gets the generic sentence alone.
+NAMESPACES: dict[str, str] = {
+    "canvas": "Canvas LMS itself: courses, people, enrollments, coursework, grades and content.",
+    "canvas_logs": "Canvas's request log (`web_logs`); the API keeps 30 days, this project keeps what it landed.",
+    "catalog": "Canvas Catalog (course storefront and registration), which an institution buys separately; "
+    "the API answers for it only when the institution has Catalog.",
+    "new_quizzes": "New Quizzes, the quiz engine that replaces classic quizzes.",
+}
+
+
+def source_block(namespace: str) -> str:
+    return f"cd2__source_{naming.source_name(namespace)}"
+
+
+def source_text(namespace: str) -> str:
+    known = f" {NAMESPACES[namespace]}" if namespace in NAMESPACES else ""
+    return (
+        f"The `{namespace}` namespace of Canvas Data 2 as landed by `cd2 sync`: one append-only change-log "
+        f"table per CD2 table.{known} Only the current-state models read these tables."
+    )
+
+
 def _block(name: str, text: str) -> str:
     return f"{{% docs {name} %}}\n{text}\n{{% enddocs %}}\n"
 
 
-def docs_file() -> GeneratedFile:
+def docs_file(namespaces: list[str]) -> GeneratedFile:
     blocks = [_block(name, text) for name, text in BLOCKS.items()]
+    blocks += [_block(source_block(ns), source_text(ns)) for ns in namespaces]
     blocks += [_block(describe.load_doc_block(name), text) for name, text in LOAD_COLUMNS.items()]
     blocks += [_block(describe.common_doc_block(name), text) for name, text in descriptions.COMMON_COLUMNS.items()]
     header = f"<!-- Doc blocks shared by the CD2 sources and models: {GENERATED_NOTE}. -->\n\n"
     return GeneratedFile(Path(PATH), header + "\n".join(blocks))
 
 
-def files() -> list[GeneratedFile]:
-    return [docs_file()]
+def files(schemas: list[TableSchema]) -> list[GeneratedFile]:
+    return [docs_file(list(dict.fromkeys(s.namespace for s in schemas)))]

@@ -102,7 +102,7 @@ def check_names(schemas: list[TableSchema]) -> None:
         if len(set(names)) != len(names):
             raise ValueError(f"{schema.qualified_name}: staging column names collide: {sorted(names)}")
         for column in schema.columns:
-            if column.truncation_marker and truncation_flag(column.name) in names:
+            if column.may_be_truncated and truncation_flag(column.name) in names:
                 raise ValueError(f"{schema.qualified_name}: {truncation_flag(column.name)} collides with a column")
         if "is_deleted" in names:
             raise ValueError(f"{schema.qualified_name}: is_deleted collides with a column")

@@ -53,6 +53,20 @@ POLICY: dict[str, dict[str, str]] = {
         "session_id": "network",
         "url": "url",
     },
+    # Canvas Catalog: buyers, applicants and admins are people too.
+    "catalog.account_admins": {"name": "direct_identifier", "email": "direct_identifier"},
+    "catalog.applicants": {"name": "direct_identifier", "email": "direct_identifier", "token": "direct_identifier"},
+    "catalog.bulk_invitations": {"email": "direct_identifier", "code": "direct_identifier"},
+    "catalog.orders": {"name": "direct_identifier", "email": "direct_identifier"},
+    "catalog.users": {
+        "user_name": "direct_identifier",
+        "email_address": "direct_identifier",
+        # answers to the account's registration questions (address, phone, birth date …)
+        "custom_fields": "direct_identifier",
+        "time_zone": "quasi_identifier",
+        "created_at": "quasi_identifier",
+    },
+    "catalog.enrollments": {"last_sync_error": "free_text"},
 }
 
 

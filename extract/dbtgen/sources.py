@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from extract.dbtgen import describe, naming, pii
+from extract.dbtgen import describe, docs, naming, pii
 from extract.dbtgen.render import GeneratedFile, yaml_file
 from extract.landing.tables import LOAD_COLUMNS
 from extract.schema import TableSchema
@@ -56,7 +56,7 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
             {
                 "name": source,
                 "schema": source,
-                "description": describe.doc_ref(f"cd2__source_{source}"),
+                "description": describe.doc_ref(docs.source_block(namespace)),
                 "config": {"loaded_at_field": "_loaded_at", "freshness": FRESHNESS},
                 "tables": [_table_entry(s) for s in schemas if s.namespace == namespace],
             }

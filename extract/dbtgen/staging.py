@@ -65,10 +65,14 @@ def _select_items(schema: TableSchema) -> list[str]:
             items.append(f"{{{{ {treatment.macro}({sql_string(column.name)}) }}}} as {ident(treatment.target)}")
         elif column.is_nested:
             literal = json_literal(column.json_structure(), INDENT + "    ")
-            items.append(f"json_transform(\n{INDENT}    {name},\n{INDENT}    {literal}\n{INDENT}){alias}")
+            value = f"{{{{ cd2_untruncated({sql_string(column.name)}, json=true) }}}}"
+            items.append(f"json_transform(\n{INDENT}    {value},\n{INDENT}    {literal}\n{INDENT}){alias}")
+            items.append(
+                f"{{{{ cd2_is_truncated({sql_string(column.name)}, json=true) }}}} as {naming.truncation_flag(target)}"
+            )
         elif maps_sentinel(column):
             items.append(f"{{{{ cd2_enum_value({sql_string(column.name)}) }}}}{alias}")
-        elif column.truncation_marker:
+        elif column.may_be_truncated:
             items.append(f"{{{{ cd2_untruncated({sql_string(column.name)}) }}}}{alias}")
             items.append(f"{{{{ cd2_is_truncated({sql_string(column.name)}) }}}} as {naming.truncation_flag(target)}")
         else:
@@ -187,7 +191,7 @@ def column_entries(schema: TableSchema, by_name: dict[str, TableSchema]) -> list
         if tests:
             entry["data_tests"] = tests
         entries.append(entry)
-        if column.truncation_marker:
+        if column.may_be_truncated:
             entries.append(
                 {
                     "name": naming.truncation_flag(target),

@@ -22,7 +22,7 @@ from typing import TypeVar
 import duckdb
 
 from extract.landing.tables import landing_type, quote
-from extract.schema import Column, TableSchema
+from extract.schema import TRUNCATION_MARKERS, Column, TableSchema
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet")
 
@@ -163,7 +163,7 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
         column = by_field.get(field)
         if column is None:
             continue
-        exprs[field] = f"CAST({_text_cell(field, column, delimiter)} AS {landing_type(column)})"
+        exprs[field] = landed_value(_text_cell(field, column, delimiter), column)
     exprs.update(_expanded_objects(header, by_field, lambda f, c: _text_cell(f, c, delimiter)))
     if delimiter == "\t":
         options = "delim = '\\t', quote = '', escape = '', nullstr = '\\N'"
@@ -175,6 +175,17 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
         f"auto_detect = false, compression = 'gzip', {options}, columns = {columns_map}, "
         f"strict_mode = true, max_line_size = {TEXT_LINE_BYTES}, buffer_size = {TEXT_BUFFER_BYTES})"
     )
+
+
+def landed_value(expr: str, column: Column) -> str:
+    """``expr`` (a cell of a tsv, csv or parquet file) as the column's landing type. Where CD2 put
+    a truncation placeholder instead of an oversized nested value, the cell is not JSON: it lands
+    as a JSON string (staging flags it) rather than failing the whole batch."""
+    if not column.is_nested:
+        return f"CAST({expr} AS {landing_type(column)})"
+    text = f"CAST({expr} AS VARCHAR)"
+    markers = ", ".join(_sql_string(m) for m in TRUNCATION_MARKERS)
+    return f"CASE WHEN {text} IN ({markers}) THEN to_json({text}) ELSE CAST({expr} AS JSON) END"
 
 
 def _text_cell(field: str, column: Column, delimiter: str) -> str:
@@ -220,7 +231,7 @@ def tsv_select(schema: TableSchema, files: Sequence[Path]) -> str:
 def parquet_select(schema: TableSchema, files: Sequence[Path], available: Sequence[str]) -> str:
     header = set(available)
     by_field = {f"{'key' if c.name in schema.primary_key else 'value'}.{c.name}": c for c in schema.columns}
-    exprs = {f: f"CAST({quote(f)} AS {landing_type(c)})" for f, c in by_field.items() if f in header}
+    exprs = {f: landed_value(quote(f), c) for f, c in by_field.items() if f in header}
     exprs.update(_expanded_objects(list(header), by_field, lambda f, c: quote(f)))
     if "meta.ts" not in header:
         raise FileFormatError(f"{files[0].name}: parquet file lacks meta.ts")

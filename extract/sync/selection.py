@@ -7,12 +7,15 @@ usage error, never a table silently left out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from extract.dap.client import DapClient
 from extract.dap.errors import NotFoundError
 from extract.failures import UsageError
 from extract.names import is_safe_name
+
+log = logging.getLogger("cd2.sync")
 
 
 def resolve_tables(
@@ -36,9 +39,13 @@ def resolve_tables(
             available = client.list_tables(namespace)
         except NotFoundError:
             raise UsageError(f"the DAP API has no namespace {namespace!r}", namespace_fix) from None
+        if not available:  # e.g. catalog without a Catalog subscription, or a namespace not yet filled
+            log.warning("the DAP API lists no table in namespace %r: nothing to sync there", namespace)
         names = available if wanted is None else [t for t in wanted if t in available]
         selected += [f"{namespace}.{t}" for t in names]
     missing = [t for t in wanted or [] if not any(q.endswith(f".{t}") for q in selected)]
     if missing:
         raise UsageError(f"no table {', '.join(map(repr, missing))} in {', '.join(namespaces)}", table_fix)
+    if not selected:
+        raise UsageError(f"the DAP API lists no table in namespace {', '.join(map(repr, namespaces))}", namespace_fix)
     return selected

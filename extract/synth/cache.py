@@ -1,7 +1,7 @@
 """A per-machine cache of generated stores, so tests and demos generate each profile once.
 
 A cached store lives in ``<base_dir>/<profile>-seed<seed>/``. It is reused only when it is
-complete, made by the current generator version, and pristine (never advanced, bumped or
+complete, made by the current generator version from the current schemas, and pristine (never advanced, bumped or
 reloaded); anything else is regenerated. Generation writes into a temporary sibling that is
 renamed into place, under a lock file, so an interrupted run is never reused and concurrent
 callers generate once.
@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from extract.schema import bundled_schemas
 from extract.synth.generator import GENERATOR_VERSION, generate
 from extract.synth.institution import Institution
 from extract.synth.profiles import profile_named
@@ -46,6 +47,8 @@ def is_pristine(root: Path, profile: str | None = None, seed: int | None = None)
     if extra.get("generator_version") != GENERATOR_VERSION or extra.get("complete") is not True:
         return False
     if store.commits or store.now != store.start:
+        return False
+    if set(store.tables()) != set(bundled_schemas()):  # e.g. $CD2_EXTRA_SCHEMAS added a namespace
         return False
     for qname in store.tables():
         if store.reloads(qname) or len(store.schema_versions(qname)) > 1:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from extract.schema import TableSchema, bundled_schemas
-from extract.synth.ids import IdRegistry, id_base
+from extract.synth.ids import IdRegistry, id_base, qualified_name
 from extract.synth.profiles import Profile
 from extract.synth.rand import Rand
 from extract.synth.rows import BuildEnv, RowBuilder
@@ -75,8 +75,7 @@ class GenContext:
         return BuildEnv(con=self.con, rand=self.rand, registry=self.registry, clock=self.now)
 
     def schema(self, table: str) -> TableSchema:
-        namespace = "canvas_logs" if table == "web_logs" else "canvas"
-        return bundled_schemas()[f"{namespace}.{table}"]
+        return bundled_schemas()[qualified_name(table)]
 
     def base(self, table: str) -> int:
         return id_base(table)
@@ -107,6 +106,6 @@ class GenContext:
             self.env, schema, source, values, meta_ts=meta_ts, pick_nullable_fks=pick_nullable_fks
         ).select_sql()
         self.con.execute(f"CREATE OR REPLACE TABLE m.{table} AS {select}")
-        if schema.primary_key == ("id",) and schema.namespace == "canvas":
+        if schema.primary_key == ("id",) and schema.namespace != "canvas_logs":
             return self.registry.register(table)
         return int(self.scalar(f"SELECT count(*) FROM m.{table}") or 0)

@@ -19,14 +19,41 @@ from extract.schema import bundled_schemas
 OTHER_INSTITUTION_SHARD = 7
 
 
-def _canvas_tables() -> list[str]:
-    return [s.name for s in bundled_schemas().values() if s.namespace == "canvas"]
+# Tables of these namespaces go by their own name in the generator; catalog (and any other
+# namespace) has tables named like canvas's (accounts, users …), so theirs are prefixed.
+PLAIN_NAMESPACES = ("canvas", "canvas_logs")
+
+
+def model_name(qname: str) -> str:
+    """The generator's name of a table (``m.<name>``, ``ids.<name>``, ``cur.<name>``):
+    ``submissions`` for ``canvas.submissions``, ``catalog__users`` for ``catalog.users``."""
+    namespace, table = qname.split(".", 1)
+    return table if namespace in PLAIN_NAMESPACES else f"{namespace}__{table}"
+
+
+def qualified_name(name: str) -> str:
+    """The inverse of ``model_name``."""
+    if "__" in name:
+        namespace, table = name.split("__", 1)
+        return f"{namespace}.{table}"
+    return f"canvas_logs.{name}" if name == "web_logs" else f"canvas.{name}"
+
+
+def referenced_model(reference: str) -> str:
+    """The generator's name of the table a foreign key (``namespace.table.column``) points to."""
+    namespace, table, _ = reference.split(".", 2)
+    return model_name(f"{namespace}.{table}")
+
+
+def _ranged_tables() -> list[str]:
+    """Tables with an id range: canvas's in name order (their ranges never move), then the other
+    namespaces' (canvas_logs.web_logs has uuid ids)."""
+    return [model_name(q) for q, s in bundled_schemas().items() if s.namespace != "canvas_logs"]
 
 
 def id_base(table: str) -> int:
-    """First id of ``table``'s range: 10 million apart, in table-name order."""
-    names = _canvas_tables()
-    return (names.index(table) + 1) * 10_000_000
+    """First id of ``table``'s range (a generator name): 10 million apart."""
+    return (_ranged_tables().index(table) + 1) * 10_000_000
 
 
 # the polymorphic ``*_type`` values and the table each one points to

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import duckdb
 
 from extract.schema import ENUM_UNKNOWN, Column, TableSchema
-from extract.synth.ids import TYPE_TABLES, IdRegistry
+from extract.synth.ids import TYPE_TABLES, IdRegistry, referenced_model
 from extract.synth.rand import Rand, sql_literal
 
 # columns that hold a planned time (may lie in the future) rather than an event time
@@ -199,7 +199,7 @@ class RowBuilder:
         id_column = self._columns.get(column.name[: -len("_type")] + "_id")
         if id_column is None or not id_column.references:
             return {}
-        ref_tables = {ref.split(".")[1] for ref in id_column.references}
+        ref_tables = {referenced_model(ref) for ref in id_column.references}
         return {
             value: TYPE_TABLES[value]
             for value in column.enum or ()
@@ -217,8 +217,7 @@ class RowBuilder:
         targets = self._type_targets(type_column) if type_column is not None else {}
         index = self.rand.h(f"{self.tag}.{column.name}", self.key)
         if not targets:
-            first = column.references[0].split(".")[1]
-            return self.env.registry.lookup(first, index)
+            return self.env.registry.lookup(referenced_model(column.references[0]), index)
         type_sql = self.resolve(type_name)
         cases = " ".join(
             f"WHEN {sql_literal(value)} THEN {self.env.registry.lookup(table, index)}"
@@ -227,7 +226,7 @@ class RowBuilder:
         return f"CASE {type_sql} {cases} END"
 
     def _foreign_key(self, column: Column) -> str:
-        table = column.references[0].split(".")[1]
+        table = referenced_model(column.references[0])
         lookup = self.env.registry.lookup(table, self.rand.h(f"{self.tag}.{column.name}", self.key))
         if not column.nullable:
             return lookup

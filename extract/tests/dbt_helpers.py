@@ -57,10 +57,10 @@ def _dbt_env(target: Path, logs: Path) -> dict[str, str]:
     return env
 
 
-def _dbt_command(args: tuple[str, ...]) -> list[str]:
+def _dbt_command(args: tuple[str, ...], project: Path = ROOT) -> list[str]:
     # The code fingerprint as `cd2 run` passes it: the same vars on every call keep partial parsing valid.
-    vars_ = () if "--vars" in args else ("--vars", dbt_vars(ROOT))
-    return [str(DBT), *args, *vars_, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
+    vars_ = () if "--vars" in args else ("--vars", dbt_vars(project))
+    return [str(DBT), *args, *vars_, "--project-dir", str(project), "--profiles-dir", str(project)]
 
 
 def shared_partial_parse() -> Path | None:
@@ -90,22 +90,23 @@ class DbtProject:
     must be named ``cd2.duckdb`` (see ``DB_NAME``); the first call starts from the shared
     partial-parse file instead of parsing the whole project."""
 
-    def __init__(self, db: Path, work: Path) -> None:
+    def __init__(self, db: Path, work: Path, project: Path = ROOT) -> None:
         assert db.name == DB_NAME, f"test databases are named {DB_NAME}"
         self.db = db
         self.work = work
+        self.project = project  # another folder: a copy of the project (parsed afresh)
 
     def env(self) -> dict[str, str]:
         return _dbt_env(self.work / "target", self.work / "logs")
 
     def run(self, *args: str, timeout: float = 600, extra_env: dict[str, str] | None = None) -> DbtRun:
         own = self.work / "target" / "partial_parse.msgpack"
-        if not own.exists() and (shared := shared_partial_parse()) is not None:
+        if not own.exists() and self.project == ROOT and (shared := shared_partial_parse()) is not None:
             own.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shared, own)
         self.db.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            _dbt_command(args),
+            _dbt_command(args, self.project),
             env={**self.env(), **(extra_env or {})},
             capture_output=True,
             text=True,

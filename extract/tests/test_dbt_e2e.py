@@ -84,7 +84,7 @@ def test_current_state_equals_truth_through_incrementals_bump_and_reload(synth_c
     institution = fresh_institution(synth_cache, tmp_path / "store")
     store = institution.store
     tables = store.tables()
-    assert len(tables) == 114
+    assert len(tables) == 142 and len(store.tables("catalog")) == 28
     db = tmp_path / "cd2.duckdb"
     dbt = DbtProject(db, tmp_path / "dbt")
 

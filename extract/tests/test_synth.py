@@ -15,7 +15,7 @@ import pytest
 from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS, Column
 from extract.synth import PROFILES, Institution, default_data_dir, ensure_generated, generate
 from extract.synth.cache import is_pristine
-from extract.synth.ids import TYPE_TABLES
+from extract.synth.ids import TYPE_TABLES, model_name, referenced_model
 from extract.synth.store import Store
 
 # the properties must hold for any seed; CD2_SYNTH_TEST_SEED runs the suite on another one
@@ -30,10 +30,11 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Institution:
 
 
 def truth_connection(store: Store, at: datetime | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection with one table per CD2 table (named like it) holding its ground truth."""
+    """A connection with one table per CD2 table (named as the generator names it: ``courses``,
+    ``catalog__users``) holding its ground truth."""
     con = duckdb.connect()
     for qname in store.tables():
-        con.execute(f"CREATE TABLE {qname.split('.', 1)[1]} AS {store.truth_sql(qname, at)}")
+        con.execute(f"CREATE TABLE {model_name(qname)} AS {store.truth_sql(qname, at)}")
     return con
 
 
@@ -51,14 +52,14 @@ def file_bytes(root: Path) -> dict[str, bytes]:
 
 def dangling_references(store: Store, con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every foreign key (single or polymorphic) whose target row is not live, per column."""
-    tables = {q.split(".", 1)[1] for q in store.tables()}
+    tables = {model_name(q) for q in store.tables()}
     problems = []
     for qname in store.tables():
         schema = store.schema(qname)
-        table = schema.name
+        table = model_name(qname)
         names = {c.name for c in schema.columns}
         for column in schema.columns:
-            targets = [ref.split(".")[1] for ref in column.references]
+            targets = [referenced_model(ref) for ref in column.references]
             if not targets:
                 continue
             if table == "web_logs" and column.name in ("user_id", "real_user_id"):
@@ -103,7 +104,7 @@ def test_same_seed_gives_identical_bytes(tiny: Institution, tmp_path: Path) -> N
     again = generate(tmp_path / "again", "tiny", SEED)
     first, second = file_bytes(tiny.root), file_bytes(again.root)
     assert sorted(first) == sorted(second)
-    assert len(first) == 115  # 114 tables + manifest
+    assert len(first) == 143  # 142 tables + manifest
     different = [name for name in first if first[name] != second[name]]
     assert different == []
 
@@ -134,11 +135,11 @@ def test_store_clock_and_manifest(tiny: Institution) -> None:
     assert extra["complete"] is True
     assert extra["time_zone"] == "America/New_York"
     assert extra["test_student_user_ids"] and extra["other_institution_user_ids_sample"]
-    assert len(store.tables()) == 114 and len(store.tables("canvas")) == 113
+    assert len(store.tables()) == 142 and len(store.tables("canvas")) == 113 and len(store.tables("catalog")) == 28
 
 
 def test_every_table_has_live_rows(tiny: Institution, con: duckdb.DuckDBPyConnection) -> None:
-    empty = [q for q in tiny.store.tables() if one(con, f"SELECT count(*) FROM {q.split('.', 1)[1]}") == 0]
+    empty = [q for q in tiny.store.tables() if one(con, f"SELECT count(*) FROM {model_name(q)}") == 0]
     assert empty == []
 
 
@@ -180,7 +181,7 @@ def test_rows_respect_the_schema(tiny: Institution, con: duckdb.DuckDBPyConnecti
     for qname in tiny.store.tables():
         schema = tiny.store.schema(qname)
         for column in schema.columns:
-            problems += _column_problems(schema.name, column, con)
+            problems += _column_problems(model_name(schema.qualified_name), column, con)
     assert problems == []
 
 
@@ -189,7 +190,7 @@ def test_primary_keys_are_unique(tiny: Institution, con: duckdb.DuckDBPyConnecti
     for qname in tiny.store.tables():
         schema = tiny.store.schema(qname)
         keys = ", ".join(quoted(k) for k in schema.primary_key)
-        if one(con, f"SELECT count(*) - count(DISTINCT ({keys})) FROM {schema.name}"):
+        if one(con, f"SELECT count(*) - count(DISTINCT ({keys})) FROM {model_name(schema.qualified_name)}"):
             duplicated.append(qname)
     assert duplicated == []
 
@@ -440,8 +441,10 @@ def test_soft_deletes_in_many_tables(tiny: Institution, con: duckdb.DuckDBPyConn
         schema = tiny.store.schema(qname)
         column = next((c for c in schema.columns if c.name == "workflow_state"), None)
         soft_deletable = column is not None and column.enum is not None and "deleted" in column.enum
-        if soft_deletable and one(con, f"SELECT count(*) FROM {schema.name} WHERE workflow_state = 'deleted'"):
-            with_deleted.append(schema.name)
+        if soft_deletable and one(
+            con, f"SELECT count(*) FROM {model_name(schema.qualified_name)} WHERE workflow_state = 'deleted'"
+        ):
+            with_deleted.append(model_name(schema.qualified_name))
     expected = {"courses", "enrollments", "assignments", "submissions", "discussion_topics", "discussion_entries",
                 "wiki_pages", "content_tags", "context_modules", "users", "enrollment_terms"}  # fmt: skip
     assert expected <= set(with_deleted)
@@ -455,7 +458,11 @@ def _text_columns(store: Store) -> list[tuple[str, str]]:
     out = []
     for qname in store.tables():
         schema = store.schema(qname)
-        out += [(schema.name, c.name) for c in schema.columns if c.type == "string" and c.format is None and not c.enum]
+        out += [
+            (model_name(schema.qualified_name), c.name)
+            for c in schema.columns
+            if c.type == "string" and c.format is None and not c.enum
+        ]
     return out
 
 
@@ -478,7 +485,7 @@ def test_messy_text_is_present(tiny: Institution, con: duckdb.DuckDBPyConnection
 def test_truncation_placeholders_and_unknown_enum_values(tiny: Institution, con: duckdb.DuckDBPyConnection) -> None:
     store = tiny.store
     marker_columns = [
-        (store.schema(q).name, c.name) for q in store.tables() for c in store.schema(q).columns if c.truncation_marker
+        (model_name(q), c.name) for q in store.tables() for c in store.schema(q).columns if c.truncation_marker
     ]
     _gather_text(con, marker_columns, "marker_text")
     for marker in TRUNCATION_MARKERS:
@@ -491,7 +498,11 @@ def test_truncation_placeholders_and_unknown_enum_values(tiny: Institution, con:
         for column in schema.columns:
             if column.enum and ENUM_UNKNOWN in column.enum:
                 unknown += int(
-                    one(con, f"SELECT count(*) FROM {schema.name} WHERE {quoted(column.name)} = ?", ENUM_UNKNOWN)
+                    one(
+                        con,
+                        f"SELECT count(*) FROM {model_name(schema.qualified_name)} WHERE {quoted(column.name)} = ?",
+                        ENUM_UNKNOWN,
+                    )
                 )
     assert unknown >= 2
 

@@ -11,6 +11,7 @@ import pytest
 
 from extract.schema import Column
 from extract.synth import Institution
+from extract.synth.ids import model_name
 from extract.synth.store import Store
 from extract.tests.test_synth import dangling_references, file_bytes, one, tiny_store, truth_connection
 
@@ -71,7 +72,7 @@ def test_advance_writes_updates_inserts_and_hard_deletes(advanced: tuple[Institu
     inst, clocks = advanced
     store = inst.store
     for before, after in itertools.pairwise(clocks):
-        actions = {q.split(".", 1)[1]: batch(store, q, before, after) for q in store.tables()}
+        actions = {model_name(q): batch(store, q, before, after) for q in store.tables()}
         with_deletes = {t for t, a in actions.items() if a.get("D")}
         with_updates = {t for t, a in actions.items() if a.get("U")}
         assert len(with_deletes) >= 4, with_deletes

@@ -4,25 +4,37 @@
 {% endmacro %}
 
 
-{#- The column's value, or null when CD2 replaced an oversized value with a truncation placeholder. -#}
-{% macro cd2_untruncated(column) %}
+{#-
+    The column's value, or null when CD2 replaced an oversized value with a truncation placeholder.
+    `json=true`: a nested column landed as JSON, where the placeholder is a JSON string.
+-#}
+{% macro cd2_untruncated(column, json=false) %}
     {{- return(
-        'case when ' ~ adapter.quote(column) ~ ' in (' ~ cd2_truncation_marker_list() ~ ') then null else '
+        'case when ' ~ cd2_holds_truncation_marker(column, json) ~ ' then null else '
         ~ adapter.quote(column) ~ ' end'
     ) -}}
 {% endmacro %}
 
 
 {#- Whether CD2 replaced an oversized value of the column with a truncation placeholder (false for null). -#}
-{% macro cd2_is_truncated(column) %}
-    {{- return('coalesce(' ~ adapter.quote(column) ~ ' in (' ~ cd2_truncation_marker_list() ~ '), false)') -}}
+{% macro cd2_is_truncated(column, json=false) %}
+    {{- return('coalesce(' ~ cd2_holds_truncation_marker(column, json) ~ ', false)') -}}
 {% endmacro %}
 
 
-{% macro cd2_truncation_marker_list() %}
+{% macro cd2_holds_truncation_marker(column, json=false) %}
+    {%- if json -%}
+        {{- return('cast(' ~ adapter.quote(column) ~ ' as varchar) in (' ~ cd2_truncation_marker_list(true) ~ ')') -}}
+    {%- else -%}
+        {{- return(adapter.quote(column) ~ ' in (' ~ cd2_truncation_marker_list() ~ ')') -}}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro cd2_truncation_marker_list(json=false) %}
     {%- set quoted = [] -%}
     {%- for marker in cd2_truncation_markers() -%}
-        {%- do quoted.append("'" ~ marker ~ "'") -%}
+        {%- do quoted.append("'" ~ ('"' ~ marker ~ '"' if json else marker) ~ "'") -%}
     {%- endfor -%}
     {{- return(quoted | join(', ')) -}}
 {% endmacro %}

@@ -17,6 +17,7 @@ from datetime import datetime
 import duckdb
 
 from extract.schema import TableSchema
+from extract.synth.ids import qualified_name
 from extract.synth.rows import BuildEnv, RowBuilder, quote
 from extract.synth.store import Store
 
@@ -146,7 +147,7 @@ class ChangeSet:
 
 
 def qualified(table: str) -> str:
-    return f"canvas_logs.{table}" if table == "web_logs" else f"canvas.{table}"
+    return qualified_name(table)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:

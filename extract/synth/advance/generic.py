@@ -13,6 +13,7 @@ import hashlib
 from extract.synth.advance.refs import is_referenced
 from extract.synth.advance.step import Step
 from extract.synth.base.generic import generic_tables
+from extract.synth.ids import model_name
 from extract.synth.rows import quote
 
 TABLES_PER_STEP = 3
@@ -69,7 +70,7 @@ def _restamp_bumped(step: Step) -> None:
         versions = step.store.schema_versions(qname)
         if not any(at is not None and at > last for _, at in versions):
             continue
-        table = qname.split(".", 1)[1]
+        table = model_name(qname)
         keys = step.changes.schema(table).primary_key
         key_sql = ", ".join(quote(k) for k in keys)
         step.changes.upsert(

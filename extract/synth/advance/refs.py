@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from extract.schema import bundled_schemas
-from extract.synth.ids import TYPE_TABLES
+from extract.synth.ids import TYPE_TABLES, model_name, qualified_name
 from extract.synth.rows import quote
 
 
 def incoming(table: str) -> list[tuple[str, str, str | None, list[str]]]:
-    """(referencing table, column, discriminator column or None, its values) for ``canvas.table``."""
-    target = f"canvas.{table}.id"
+    """(referencing table, column, discriminator column or None, its values) for ``table`` (a
+    generator name, see ``ids.model_name``); referencing tables are generator names too."""
+    target = f"{qualified_name(table)}.id"
     out = []
     for schema in bundled_schemas().values():
+        referencing = model_name(schema.qualified_name)
         names = {c.name for c in schema.columns}
         for column in schema.columns:
             if target not in column.references:
                 continue
             if len(column.references) == 1:
-                out.append((schema.name, column.name, None, []))
+                out.append((referencing, column.name, None, []))
                 continue
             type_column = column.name[: -len("_id")] + "_type"
             values = [v for v, t in TYPE_TABLES.items() if t == table]
-            out.append((schema.name, column.name, type_column if type_column in names else None, values))
+            out.append((referencing, column.name, type_column if type_column in names else None, values))
     return out
 
 

@@ -16,7 +16,7 @@ import duckdb
 from extract.synth.advance.changes import ChangeSet, qualified
 from extract.synth.behavior import diligence_sql, fade_at_sql
 from extract.synth.context import ts_sql
-from extract.synth.ids import IdRegistry, id_base
+from extract.synth.ids import IdRegistry, id_base, model_name
 from extract.synth.profiles import Profile
 from extract.synth.rand import Rand
 from extract.synth.store import Store
@@ -30,7 +30,7 @@ def install_state(con: duckdb.DuckDBPyConnection, store: Store, until: datetime)
     (nothing is committed after now yet, so only pending bumps make a difference)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS cur")
     for qname in store.tables():
-        table = qname.split(".", 1)[1]
+        table = model_name(qname)
         kind = "TABLE" if table in MATERIALISED else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} cur.{table} AS {store.truth_sql(qname, until)}")
 

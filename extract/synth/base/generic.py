@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from extract.schema import ENUM_UNKNOWN, bundled_schemas
 from extract.synth.context import GenContext
+from extract.synth.ids import PLAIN_NAMESPACES, model_name
 
 # tables built by the domain modules (everything else in canvas.* is generic)
 DOMAIN_TABLES = frozenset(
@@ -73,7 +74,13 @@ _PERMISSIONS = ["manage_grades", "read_roster", "view_analytics", "manage_conten
 
 
 def generic_tables() -> list[str]:
-    return [s.name for s in bundled_schemas().values() if s.namespace == "canvas" and s.name not in DOMAIN_TABLES]
+    """Generator names of the tables built here: canvas's without a domain builder, then every
+    table of the namespaces other than canvas and canvas_logs (catalog …)."""
+    return [
+        model_name(q)
+        for q, s in bundled_schemas().items()
+        if s.namespace not in PLAIN_NAMESPACES or (s.namespace == "canvas" and s.name not in DOMAIN_TABLES)
+    ]
 
 
 def row_count(ctx: GenContext, table: str) -> int:
@@ -193,6 +200,25 @@ def _overrides(ctx: GenContext) -> dict[str, dict[str, str]]:
             "child_subscription_id": lookup("master_courses_child_subscriptions", "src.i"),
             "state": "CASE WHEN src.i % 6 = 5 THEN 'failed' ELSE 'completed' END",
         },
+        # Canvas Catalog: listings of the institution's courses, and the people who enrol in them
+        "catalog__products": {
+            "canvas_course_id": lookup("courses", "src.i"),
+            "type": "CASE WHEN src.i % 5 = 4 THEN 'Program' ELSE 'Course' END",
+            "visibility": "(['listed', 'listed', 'unlisted'])[1 + src.i % 3]",
+            "workflow_state": "CASE WHEN src.i % 9 = 8 THEN 'archived' ELSE 'active' END",
+            "enrollment_fee": f"round({r.u('cp.fee', k)} * 400, 2)",
+            "path": "'course-' || CAST(src.i + 1 AS VARCHAR)",
+        },
+        "catalog__enrollments": {
+            "status": "(['active', 'active', 'completed', 'dropped'])[1 + src.i % 4]",
+            "external_id": lookup("enrollments", "src.i"),
+        },
+        "catalog__users": {
+            "user_name": "'catalog.user' || CAST(src.i + 1 AS VARCHAR)",
+            "email_address": "'catalog.user' || CAST(src.i + 1 AS VARCHAR) || '@example.edu'",
+            "custom_fields": "'{}'",
+        },
+        "catalog__themes": {"themeable_type": "'Account'", "themeable_id": lookup("catalog__accounts", "src.i")},
     }
 
 

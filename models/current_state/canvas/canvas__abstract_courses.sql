@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='abstract_courses',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'abstract_courses') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='account_users',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'account_users') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='asset_user_accesses',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'asset_user_accesses') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='canvadocs_annotation_contexts',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'canvadocs_annotation_contexts') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='comment_bank_items',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'comment_bank_items') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='communication_channels',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'communication_channels') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='context_module_progressions',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'context_module_progressions') }}",

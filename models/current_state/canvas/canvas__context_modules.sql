@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='context_modules',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'context_modules') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='conversations',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'conversations') }}",

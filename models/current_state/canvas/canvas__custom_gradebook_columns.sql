@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='custom_gradebook_columns',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'custom_gradebook_columns') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='developer_key_account_bindings',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'developer_key_account_bindings') }}",

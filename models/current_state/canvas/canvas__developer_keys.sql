@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='developer_keys',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'developer_keys') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='discussion_topic_participants',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'discussion_topic_participants') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='discussion_topics',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'discussion_topics') }}",

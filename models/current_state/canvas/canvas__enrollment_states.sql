@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='enrollment_states',
         unique_key='enrollment_id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'enrollment_states') }}",

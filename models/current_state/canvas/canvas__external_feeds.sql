@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='external_feeds',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'external_feeds') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='group_and_membership_importers',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'group_and_membership_importers') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='late_policies',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'late_policies') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='lti_message_handlers',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'lti_message_handlers') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='lti_resource_links',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'lti_resource_links') }}",

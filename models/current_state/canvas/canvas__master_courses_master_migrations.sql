@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='master_courses_master_migrations',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'master_courses_master_migrations') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='moderated_grading_provisional_grades',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'moderated_grading_provisional_grades') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='outcome_proficiency_ratings',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'outcome_proficiency_ratings') }}",

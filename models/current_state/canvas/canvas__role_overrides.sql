@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='role_overrides',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'role_overrides') }}",

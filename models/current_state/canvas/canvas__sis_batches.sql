@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='sis_batches',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'sis_batches') }}",

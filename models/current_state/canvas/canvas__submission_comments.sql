@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='submission_comments',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'submission_comments') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='usage_rights',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'usage_rights') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='user_account_associations',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'user_account_associations') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='web_conference_participants',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'web_conference_participants') }}",

@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas',
         alias='wiki_pages',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas', 'wiki_pages') }}",

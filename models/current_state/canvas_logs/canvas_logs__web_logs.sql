@@ -4,6 +4,7 @@
 -#}
 {{
     config(
+        schema='canvas_logs',
         alias='web_logs',
         unique_key='id',
         pre_hook="{{ cd2_current_state_prepare('canvas_logs', 'web_logs') }}",

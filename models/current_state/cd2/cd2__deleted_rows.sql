@@ -123,5 +123,33 @@
 {%- do source('raw_canvas', 'wiki_pages') -%}
 {%- do source('raw_canvas', 'wikis') -%}
 {%- do source('raw_canvas_logs', 'web_logs') -%}
+{%- do source('raw_catalog', 'account_admins') -%}
+{%- do source('raw_catalog', 'accounts') -%}
+{%- do source('raw_catalog', 'applicants') -%}
+{%- do source('raw_catalog', 'bulk_checkout_promotions') -%}
+{%- do source('raw_catalog', 'bulk_checkouts') -%}
+{%- do source('raw_catalog', 'bulk_invitations') -%}
+{%- do source('raw_catalog', 'cart_item_promotions') -%}
+{%- do source('raw_catalog', 'cart_items') -%}
+{%- do source('raw_catalog', 'carts') -%}
+{%- do source('raw_catalog', 'categories') -%}
+{%- do source('raw_catalog', 'certificate_templates') -%}
+{%- do source('raw_catalog', 'certificates') -%}
+{%- do source('raw_catalog', 'custom_emails') -%}
+{%- do source('raw_catalog', 'email_layouts') -%}
+{%- do source('raw_catalog', 'enrollments') -%}
+{%- do source('raw_catalog', 'order_item_promotions') -%}
+{%- do source('raw_catalog', 'order_items') -%}
+{%- do source('raw_catalog', 'orders') -%}
+{%- do source('raw_catalog', 'payments') -%}
+{%- do source('raw_catalog', 'product_images') -%}
+{%- do source('raw_catalog', 'product_tags') -%}
+{%- do source('raw_catalog', 'products') -%}
+{%- do source('raw_catalog', 'program_requirements') -%}
+{%- do source('raw_catalog', 'promotions') -%}
+{%- do source('raw_catalog', 'tags') -%}
+{%- do source('raw_catalog', 'themes') -%}
+{%- do source('raw_catalog', 'user_defined_fields') -%}
+{%- do source('raw_catalog', 'users') -%}
 
 {{ cd2_deleted_rows() }}

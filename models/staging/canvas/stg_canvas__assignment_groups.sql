@@ -27,7 +27,7 @@ final as (
         sis_source_id,
         position,
         json_transform(
-            rules,
+            {{ cd2_untruncated('rules', json=true) }},
             '{
                 "drop_highest": "INTEGER",
                 "drop_lowest": "INTEGER",
@@ -36,6 +36,7 @@ final as (
                 ]
             }'
         ) as rules,
+        {{ cd2_is_truncated('rules', json=true) }} as is_rules_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

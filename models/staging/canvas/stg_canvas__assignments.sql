@@ -27,11 +27,12 @@ final as (
         points_possible,
         {{ cd2_enum_value('grading_type') }} as grading_type,
         json_transform(
-            submission_types,
+            {{ cd2_untruncated('submission_types', json=true) }},
             '[
                 "VARCHAR"
             ]'
         ) as submission_types,
+        {{ cd2_is_truncated('submission_types', json=true) }} as is_submission_types_truncated,
         assignment_group_id,
         grading_standard_id,
         submissions_downloads,
@@ -78,7 +79,7 @@ final as (
         position,
         title,
         json_transform(
-            turnitin_settings,
+            {{ cd2_untruncated('turnitin_settings', json=true) }},
             '{
                 "originality_report_visibility": "VARCHAR",
                 "exclude_small_matches_type": "VARCHAR",
@@ -92,6 +93,7 @@ final as (
                 "submit_papers_to": "BOOLEAN"
             }'
         ) as turnitin_settings,
+        {{ cd2_is_truncated('turnitin_settings', json=true) }} as is_turnitin_settings_truncated,
         parent_assignment_id,
         {{ cd2_enum_value('type') }} as type,  -- noqa: RF04
         has_sub_assignments,

@@ -21,7 +21,8 @@ final as (
         {{ cd2_enum_value('context_type') }} as context_type,
         url,
         uuid,
-        data,
+        {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
+        {{ cd2_is_truncated('data') }} as is_data_truncated,
         created_at,
         updated_at,
         description,

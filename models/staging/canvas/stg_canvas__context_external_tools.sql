@@ -35,7 +35,7 @@ final as (
         domain,
         url,
         json_transform(
-            settings,
+            {{ cd2_untruncated('settings', json=true) }},
             '{
                 "course_home_sub_navigation": "VARCHAR",
                 "course_settings_sub_navigation": "VARCHAR",
@@ -81,6 +81,7 @@ final as (
                 "wiki_page_menu": "VARCHAR"
             }'
         ) as settings,  -- noqa: RF04
+        {{ cd2_is_truncated('settings', json=true) }} as is_settings_truncated,
         unified_tool_id,
         _meta_ts,
         _batch_id,

@@ -40,7 +40,8 @@ final as (
         abstract_course_id,
         enrollment_term_id,
         open_enrollment,
-        tab_configuration,
+        {{ cd2_untruncated('tab_configuration') }} as tab_configuration,
+        {{ cd2_is_truncated('tab_configuration') }} as is_tab_configuration_truncated,
         {{ cd2_untruncated('turnitin_comments') }} as turnitin_comments,
         {{ cd2_is_truncated('turnitin_comments') }} as is_turnitin_comments_truncated,
         self_enrollment,
@@ -67,7 +68,7 @@ final as (
         time_zone,
         uuid,
         json_transform(
-            settings,
+            {{ cd2_untruncated('settings', json=true) }},
             '{
                 "allow_student_discussion_editing": "VARCHAR",
                 "allow_student_discussion_topics": "VARCHAR",
@@ -86,6 +87,7 @@ final as (
                 "allow_student_forum_attachments": "VARCHAR"
             }'
         ) as settings,  -- noqa: RF04
+        {{ cd2_is_truncated('settings', json=true) }} as is_settings_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

@@ -18,18 +18,20 @@ final as (
         user_id,
         created_at,
         updated_at,
-        scopes,
+        {{ cd2_untruncated('scopes') }} as scopes,
+        {{ cd2_is_truncated('scopes') }} as is_scopes_truncated,
         {{ cd2_enum_value('workflow_state') }} as workflow_state,
         coalesce(workflow_state = 'deleted', false) as is_deleted,
         account_id,
         redirect_uri,
         icon_url,
         json_transform(
-            redirect_uris,
+            {{ cd2_untruncated('redirect_uris', json=true) }},
             '[
                 "VARCHAR"
             ]'
         ) as redirect_uris,
+        {{ cd2_is_truncated('redirect_uris', json=true) }} as is_redirect_uris_truncated,
         {{ cd2_untruncated('notes') }} as notes,
         {{ cd2_is_truncated('notes') }} as is_notes_truncated,
         access_token_count,

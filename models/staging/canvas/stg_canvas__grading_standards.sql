@@ -25,7 +25,8 @@ final as (
         {{ cd2_enum_value('context_type') }} as context_type,
         migration_id,
         title,
-        data,
+        {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
+        {{ cd2_is_truncated('data') }} as is_data_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

@@ -30,7 +30,8 @@ final as (
         short_description,
         {{ cd2_untruncated('description') }} as description,
         {{ cd2_is_truncated('description') }} as is_description_truncated,
-        data,
+        {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
+        {{ cd2_is_truncated('data') }} as is_data_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

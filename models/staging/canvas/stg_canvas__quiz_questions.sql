@@ -25,7 +25,7 @@ final as (
         assessment_question_version,
         position,
         json_transform(
-            question_data,
+            {{ cd2_untruncated('question_data', json=true) }},
             '{
                 "neutral_comments": "VARCHAR",
                 "answers": "VARCHAR",
@@ -40,6 +40,7 @@ final as (
                 "points_possible": "DOUBLE"
             }'
         ) as question_data,
+        {{ cd2_is_truncated('question_data', json=true) }} as is_question_data_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

@@ -26,7 +26,8 @@ final as (
         {{ cd2_enum_value('assessment_type') }} as assessment_type,
         assessor_id,
         artifact_attempt,
-        data,
+        {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
+        {{ cd2_is_truncated('data') }} as is_data_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

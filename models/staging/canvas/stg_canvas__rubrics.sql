@@ -27,7 +27,8 @@ final as (
         association_count,
         free_form_criterion_comments,
         title,
-        data,
+        {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
+        {{ cd2_is_truncated('data') }} as is_data_truncated,
         _meta_ts,
         _batch_id,
         _loaded_at,

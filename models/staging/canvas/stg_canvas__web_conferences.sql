@@ -31,7 +31,8 @@ final as (
         {{ cd2_untruncated('description') }} as description,
         {{ cd2_is_truncated('description') }} as is_description_truncated,
         duration,
-        settings,
+        {{ cd2_untruncated('settings') }} as settings,  -- noqa: RF04
+        {{ cd2_is_truncated('settings') }} as is_settings_truncated,
         title,
         uuid,
         _meta_ts,
