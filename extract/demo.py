@@ -21,6 +21,7 @@ from pathlib import Path
 
 from extract.pseudonym import SECRET_ENV
 from extract.run import dbt_target_dir
+from extract.schema import namespaces
 from extract.timeutil import iso_z
 
 DEMO_DIR = Path("data/demo")
@@ -45,14 +46,15 @@ def _say(message: str) -> None:
 
 
 def _cd2_run(server_url: str, client_id: str, client_secret: str, db: Path, project_dir: Path, docs: bool) -> None:
-    """``cd2 run`` against the fake API, every table of both namespaces, whatever cd2.yml says."""
+    """``cd2 run`` against the fake API, every table of the bundled namespaces (Catalog too: the
+    demo institution has it), whatever cd2.yml says."""
     env = dict(
         os.environ,
         DAP_API_URL=server_url,
         DAP_CLIENT_ID=client_id,
         DAP_CLIENT_SECRET=client_secret,
         CD2_TABLES="all",
-        CD2_NAMESPACES="canvas,canvas_logs",
+        CD2_NAMESPACES=",".join(namespaces()),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         COLUMNS="200",  # the summary is printed by rich: no wrapping at 80 columns
     )

@@ -1,9 +1,10 @@
 """Conformance: Instructure's official ``dap`` CLI (2.3.1) against the fake DAP server.
 
-The ``tiny`` institution (generated once per machine by ``ensure_generated``, then copied into a
-temporary directory) is served in-process (no rate limits, jobs complete at once, small part
+The ``tiny`` institution, with the made-up ``new_quizzes`` tables of
+``extract/tests/data/extra_schemas`` beside canvas, canvas_logs and catalog (generated into a
+temporary directory), is served in-process (no rate limits, jobs complete at once, small part
 files so results span several files). Then the real
-client lists tables, downloads schemas, snapshots every table of both namespaces in all four
+client lists tables, downloads schemas, snapshots every table of the four namespaces in all four
 formats and, after the institution has moved on (changes, a schema bump, a table reload), runs
 incrementals. Every downloaded file is parsed by our own independent parsers and compared row by
 row, value by value, with the ground truth computed by DuckDB from the store's change log.
@@ -29,8 +30,8 @@ import duckdb
 import pytest
 
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
-from extract.schema import Column, TableSchema
-from extract.synth import Institution, ensure_generated
+from extract.schema import EXTRA_SCHEMAS_ENV, Column, TableSchema
+from extract.synth import Institution, ensure_generated, generate
 from extract.synth.store import Store
 from extract.tests.conformance.dapcli import (
     DapRun,
@@ -57,7 +58,8 @@ from extract.tests.conformance.parse_files import (
 from extract.tests.conformance.truth import RecordsByKey, describe_differences, snapshot_truth, window_truth
 from extract.timeutil import iso_z
 
-NAMESPACES = ("canvas", "canvas_logs")
+NAMESPACES = ("canvas", "canvas_logs", "catalog", "new_quizzes")
+EXTRA_SCHEMAS = Path(__file__).parent / "data" / "extra_schemas"  # new_quizzes (not published: made up)
 PROFILE = "tiny"
 SEED = 1
 ROWS_PER_FILE = 4_000  # web_logs and a few other tables span several part files
@@ -110,9 +112,14 @@ def serve(institution: Institution, config: ServerConfig) -> FakeDapServer:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_dap_client()
     base = tmp_path_factory.mktemp("conformance-cli")
-    # The cached pristine store (generated once per machine), copied: the tests move it on.
-    institution = ensure_generated(profile=PROFILE, seed=SEED).copy_to(base / "institution")
     config = serve_config(base / "render-cache")
+    with pytest.MonkeyPatch.context() as patch:  # the whole module sees the extra namespace
+        patch.setenv(EXTRA_SCHEMAS_ENV, str(EXTRA_SCHEMAS))
+        institution = generate(base / "institution", PROFILE, SEED)
+        yield from _served(institution, config, base)
+
+
+def _served(institution: Institution, config: ServerConfig, base: Path) -> Iterator[World]:
     with serve(institution, config) as server:
         target = DapTarget(server.url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         con = duckdb.connect()

@@ -68,7 +68,8 @@ def test_sync_status_and_no_secrets_in_any_output(institution: Institution, tmp_
     assert DEFAULT_CLIENT_SECRET not in everything
     for leak in ("eyJ", "X-Amz-Signature", "/download/", "Bearer "):
         assert leak not in everything, leak
-    tables = [t for t in institution.store.tables() if t != "canvas.quizzes"]
+    default_namespaces = ("canvas", "canvas_logs")  # what `cd2 sync` takes by default
+    tables = [t for t in institution.store.tables() if t != "canvas.quizzes" and t.split(".")[0] in default_namespaces]
     assert replay_mismatches(db, institution.store, tables) == {}
 
 
