@@ -23,6 +23,11 @@ SEED = int(os.environ.get("CD2_SYNTH_TEST_SEED", "1"))
 
 # ---- helpers (also imported by test_synth_advance) --------------------------------------------
 
+# Canvas keeps excused, a custom grade status and a late policy status exclusive (Submission#set_status_attributes)
+EXCLUSIVE_STATUSES_BROKEN = """
+    SELECT count(*) FROM submissions WHERE custom_grade_status_id IS NOT NULL AND (late_policy_status IS NOT NULL
+        OR excused) OR excused AND late_policy_status IS NOT NULL"""
+
 
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Institution:
     """The session's pristine tiny institution (generated once per test session)."""
@@ -316,6 +321,13 @@ def test_test_students_and_their_submissions(tiny: Institution, con: duckdb.Duck
 
 def test_logins_and_merged_users(con: duckdb.DuckDBPyConnection) -> None:
     assert one(con, "SELECT count(*) FROM pseudonyms WHERE is_inst_id") >= 1
+    # some users' latest sign-in is on their Inst ID login (the marts must leave it out)
+    inst_latest = """
+        SELECT count(*) FROM pseudonyms i WHERE i.is_inst_id AND i.current_login_at > (
+            SELECT max(greatest(p.current_login_at, p.last_login_at)) FROM pseudonyms p
+            WHERE p.user_id = i.user_id AND p.is_inst_id IS DISTINCT FROM true)"""
+    assert one(con, inst_latest) >= 1
+    assert one(con, "SELECT count(*) FROM pseudonyms WHERE is_inst_id IS NULL") >= 1
     assert one(con, "SELECT count(*) FROM (SELECT user_id FROM pseudonyms GROUP BY 1 HAVING count(*) > 1)") >= 1
     two_sis = (
         "SELECT count(*) FROM (SELECT user_id FROM pseudonyms WHERE sis_user_id IS NOT NULL GROUP BY 1 HAVING "
@@ -375,6 +387,7 @@ def test_submission_outcomes(con: duckdb.DuckDBPyConnection, tiny: Institution) 
     assert one(con, "SELECT count(*) FROM submissions WHERE seconds_late_override IS NOT NULL") >= 1
     assert one(con, "SELECT count(*) FROM submissions WHERE points_deducted > 0") >= 1
     assert one(con, "SELECT count(*) FROM submissions WHERE custom_grade_status_id IS NOT NULL") >= 1
+    assert one(con, EXCLUSIVE_STATUSES_BROKEN) == 0
     assert one(con, "SELECT count(*) FROM submissions WHERE cached_quiz_lti") >= 1
     assert one(con, "SELECT count(*) FROM submissions WHERE group_id IS NOT NULL") >= 1
     assert one(con, "SELECT count(*) FROM submissions WHERE quiz_submission_id IS NOT NULL") >= 1

@@ -13,7 +13,14 @@ from extract.schema import Column
 from extract.synth import Institution
 from extract.synth.ids import model_name
 from extract.synth.store import Store
-from extract.tests.test_synth import dangling_references, file_bytes, one, tiny_store, truth_connection
+from extract.tests.test_synth import (
+    EXCLUSIVE_STATUSES_BROKEN,
+    dangling_references,
+    file_bytes,
+    one,
+    tiny_store,
+    truth_connection,
+)
 
 DOMAIN_TABLES_WITH_DELETES = ("enrollments", "discussion_entries", "content_tags", "submission_comments", "scores")
 
@@ -129,6 +136,14 @@ def test_truth_changes_as_work_is_submitted_and_graded(advanced: tuple[Instituti
         grown = f"""SELECT count(*) FROM ({store.truth_sql("canvas." + table, end)})
                     WHERE id NOT IN (SELECT id FROM ({store.truth_sql("canvas." + table, start)}))"""
         assert one(con, grown) >= 1, table
+    # teachers set statuses as in Canvas: excused, custom status and late policy status stay exclusive
+    statuses = duckdb.connect()
+    statuses.execute(f"CREATE TABLE submissions AS {store.truth_sql('canvas.submissions', end)}")
+    assert one(statuses, EXCLUSIVE_STATUSES_BROKEN) == 0
+    custom_later = f"""SELECT count(*) FROM ({store.truth_sql("canvas.submissions", end)}) a
+                       JOIN ({store.truth_sql("canvas.submissions", start)}) b USING (id)
+                       WHERE a.custom_grade_status_id IS NOT NULL AND b.custom_grade_status_id IS NULL"""
+    assert one(con, custom_later) >= 1
 
 
 def test_event_times_agree_with_commit_times(advanced: tuple[Institution, list[datetime]]) -> None:

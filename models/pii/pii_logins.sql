@@ -23,6 +23,7 @@ final as (
         pseudonyms.sis_user_id,
         pseudonyms.integration_id,
         pseudonyms.workflow_state,
+        pseudonyms.is_inst_id,
         pseudonyms.created_at
     from pseudonyms
     left join user_keys on pseudonyms.user_id = user_keys.user_id

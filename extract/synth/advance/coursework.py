@@ -265,7 +265,9 @@ def _submission_activity(step: Step) -> None:
                      AND NOT coalesce(s.excused, false) THEN CASE
                         WHEN {step.chance(0.002, "sub.adv_missing", k)} THEN 'mark_missing'
                         WHEN {step.chance(0.002, "sub.adv_zero", k)} THEN 'zero'
-                        WHEN {step.chance(0.0005, "sub.adv_excuse", k)} THEN 'excuse' END
+                        WHEN {step.chance(0.0005, "sub.adv_excuse", k)} THEN 'excuse'
+                        WHEN s.custom_grade_status_id IS NULL AND {step.chance(0.0005, "sub.adv_custom", k)} THEN
+                            'custom' END
                 WHEN s.workflow_state = 'unsubmitted' AND s.cached_due_date > {lo} AND s.cached_due_date <= {hi}
                      AND s.cached_tardiness IS NULL AND s.kind NOT IN ('other', 'lti') THEN 'now_missing'
             END AS change
@@ -347,7 +349,15 @@ def _submission_activity(step: Step) -> None:
             ),
             "score": score,
             "grade": grade,
-            "excused": "CASE WHEN src.change = 'excuse' THEN true ELSE src.excused END",
+            # Canvas keeps excused, custom_grade_status_id and late_policy_status exclusive (setting one
+            # clears the others: Submission#set_status_attributes)
+            "excused": (
+                "CASE WHEN src.change = 'excuse' THEN true WHEN src.change = 'custom' THEN false ELSE src.excused END"
+            ),
+            "custom_grade_status_id": (
+                f"CASE WHEN src.change = 'custom' THEN CAST(1 + {r.h('sub.adv_custom_id', 'src.id')} % 3 AS BIGINT) "
+                "WHEN src.change IN ('mark_missing', 'excuse') THEN NULL ELSE src.custom_grade_status_id END"
+            ),
             "graded_at": f"CASE WHEN {graded_now} THEN src.event_at ELSE src.graded_at END",
             "grader_id": f"CASE WHEN {graded_now} THEN src.teacher_id ELSE src.grader_id END",
             "grade_matches_current_submission": (
@@ -372,7 +382,7 @@ def _submission_activity(step: Step) -> None:
             "cached_tardiness": """CASE WHEN src.change IN ('mark_missing', 'now_missing') THEN 'missing'
                 WHEN src.change IN ('submit', 'autograde') AND src.cached_due_date < src.event_at THEN 'late'
                 WHEN src.change IN ('submit', 'autograde') THEN NULL
-                WHEN src.change IN ('zero', 'excuse') THEN NULL ELSE src.cached_tardiness END""",
+                WHEN src.change IN ('zero', 'excuse', 'custom') THEN NULL ELSE src.cached_tardiness END""",
             "processed": "CASE WHEN src.change IN ('submit', 'autograde') THEN true ELSE src.processed END",
             "updated_at": "src.event_at",
         },

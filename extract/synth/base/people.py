@@ -7,8 +7,9 @@ survivor, who so ends up with two SIS ids). Students carry a ``diligence`` in [0
 drives how much they submit and how active they are; at-risk students fade out before the
 start time (``fade_at``).
 
-Logins: a primary pseudonym per person; some also have an Inst ID login (``is_inst_id``), an
-old soft-deleted login, or the login inherited from a merged user.
+Logins: a primary pseudonym per person; some also have an Inst ID login (``is_inst_id``, signed in
+within the last day, mostly after the user's other logins), an old soft-deleted login, or the login
+inherited from a merged user. ``is_inst_id`` is null on about half of the other logins (sent before CD2 had it).
 """
 
 from __future__ import annotations
@@ -147,7 +148,11 @@ def _build_pseudonyms(ctx: GenContext) -> None:
         + "))), '[^a-z.]', '', 'g')"
     )
     active = "src.state = 'registered'"
-    last_login = r.ts_between(f"{start} - INTERVAL 30 DAY", start, "login.last", "src.id")
+    # an Inst ID login signed in within the last day (mostly the user's latest sign-in): leaving it out of login
+    # facts then changes them
+    last_login = f"""CASE WHEN src.kind = 'inst_id'
+        THEN {r.ts_between(f"{start} - INTERVAL 1 DAY", f"{start} - INTERVAL 1 HOUR", "login.inst_last", "src.id")}
+        ELSE {r.ts_between(f"{start} - INTERVAL 30 DAY", start, "login.last", "src.id")} END"""
     ctx.build(
         "pseudonyms",
         "SELECT * FROM h.login",

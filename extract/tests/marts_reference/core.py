@@ -1,12 +1,14 @@
-"""Reference for the conformed dimensions dim_account (ancestor path) and dim_course (publication and
-non-teaching flags)."""
+"""Reference for the conformed dimensions dim_account (ancestor path), dim_course (publication and
+non-teaching flags) and dim_user (chosen login, login counts and last sign-in without Inst ID logins)."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from extract.tests.marts_reference import MartRows, Row, Truth, per_truth
+from extract.tests.marts_reference.enrollment import test_user_ids
 
 MAX_DEPTH = 50
 PUBLISH_STATE = {
@@ -128,8 +130,77 @@ def dim_course(truth: Truth) -> list[Row]:
     return out
 
 
+def _is_inst_id(login: Row) -> bool:
+    """A Canvas Identity (Inst ID) login; an unknown flag (null) is a regular login."""
+    return login["is_inst_id"] is True
+
+
+def chosen_logins(truth: Truth) -> dict[int, tuple[Row, str]]:
+    """The login standing for each user and how it was chosen (DECISIONLOG, "Chosen login"):
+    the latest SIS enrollment's login, else an active login (SIS id first, then position, id),
+    else any login (non-deleted first); Inst ID logins are never candidates."""
+    users = {u["id"] for u in truth.rows("users")}
+    logins = [p for p in truth.rows("pseudonyms") if not _is_inst_id(p) and p["user_id"] in users]
+    by_id = {p["id"]: p for p in logins}
+    chosen: dict[int, tuple[Row, str]] = {}
+    enrollments = sorted(
+        truth.rows("enrollments"),
+        key=lambda e: (e["updated_at"] is not None, e["updated_at"] or datetime.min, e["id"]),
+        reverse=True,
+    )
+    for e in enrollments:
+        login = by_id.get(e["sis_pseudonym_id"])
+        if e["user_id"] in chosen or login is None or login["user_id"] != e["user_id"]:
+            continue
+        if login["workflow_state"] != "deleted":
+            chosen[e["user_id"]] = (login, "sis_enrollment")
+
+    def order(p: Row) -> tuple[Any, ...]:
+        return (p["sis_user_id"] is None, p["position"] is None, p["position"] or 0, p["id"])
+
+    for p in sorted((p for p in logins if p["workflow_state"] == "active"), key=order):
+        chosen.setdefault(p["user_id"], (p, "active_login"))
+    for p in sorted(logins, key=lambda p: (p["workflow_state"] == "deleted", *order(p))):
+        chosen.setdefault(p["user_id"], (p, "any"))
+    return chosen
+
+
+def dim_user(truth: Truth) -> list[Row]:
+    tests = test_user_ids(truth)
+    keyed = {u["id"] for u in truth.rows("users")} | {e["user_id"] for e in truth.rows("enrollments")}
+    keyed |= {s[c] for s in truth.rows("submissions") for c in ("user_id", "grader_id")}
+    chosen = chosen_logins(truth)
+    logins: dict[int, list[Row]] = {}
+    for p in truth.rows("pseudonyms"):
+        logins.setdefault(p["user_id"], []).append(p)
+    out: list[Row] = []
+    for u in truth.rows("users"):
+        mine = logins.get(u["id"], [])
+        regular = [p for p in mine if not _is_inst_id(p)]
+        sign_ins = [t for p in regular for t in (p["current_login_at"], p["last_login_at"]) if t is not None]
+        login, source = chosen.get(u["id"], (None, None))
+        merged_into = u["merged_into_user_id"]
+        out.append(
+            {
+                "user_key": truth.user_key(u["id"]),
+                "workflow_state": u["workflow_state"],
+                "is_deleted": u["workflow_state"] == "deleted",
+                "is_test_user": u["id"] in tests,
+                "is_merged_away": merged_into is not None,
+                "merged_into_user_key": truth.user_key(merged_into) if merged_into in keyed else None,
+                "chosen_login_source": source,
+                "has_sis_id": login is not None and login["sis_user_id"] is not None,
+                "n_logins": sum(p["workflow_state"] == "active" for p in regular),
+                "n_inst_id_logins": sum(_is_inst_id(p) for p in mine),
+                "last_login_at": max(sign_ins, default=None),
+            }
+        )
+    return out
+
+
 def compute(truth: Truth) -> dict[str, MartRows]:
     return {
         "dim_account": MartRows(("account_id",), dim_account(truth)),
         "dim_course": MartRows(("course_id",), dim_course(truth)),
+        "dim_user": MartRows(("user_key",), dim_user(truth)),
     }

@@ -218,6 +218,7 @@ def submissions(truth: Truth) -> list[Row]:
                 "is_group_submission": s["group_id"] is not None,
                 "attempt": s["attempt"],
                 "custom_grade_status_id": s["custom_grade_status_id"],
+                "has_custom_grade_status": s["custom_grade_status_id"] is not None,
             }
         )
     return out
@@ -234,6 +235,7 @@ def _timeliness(rows: list[Row]) -> Row:
         "n_late": sum(r["timeliness_status"] == "late" for r in rows),
         "n_missing": sum(r["timeliness_status"] == "missing" for r in rows),
         "n_excused": n_excused,
+        "n_custom": sum(r["timeliness_status"] == "custom" for r in rows),
         "pct_on_time": _ratio(n_on_time, n_due - n_excused),
         "avg_hours_before_due": _mean([r["hours_before_due"] for r in rows if r["hours_before_due"] is not None]),
         "avg_score_pct": _mean([r["score_pct"] for r in rows if r["is_posted"] and r["score_pct"] is not None]),

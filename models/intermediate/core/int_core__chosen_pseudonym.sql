@@ -1,9 +1,11 @@
 {#-
-    The one login (pseudonym) that stands for each user (P9, T14), without its identifiers:
+    The one login (pseudonym) that stands for each user (P9, T14), without its identifiers.
+    Inst ID logins (`is_inst_id`, written by Canvas Identity) are never chosen; a null flag
+    (data from before CD2 carried it) counts as a regular login.
     1. the login the user's SIS enrollments name (`enrollments.sis_pseudonym_id`, most recently
        updated enrollment first), if that login is the user's and not deleted;
-    2. else an active, non-Inst-ID login, one with an SIS id first, then by `position` (Canvas's
-       own order for SIS pseudonyms);
+    2. else an active login, one with an SIS id first, then by `position` (Canvas's own order
+       for SIS pseudonyms);
     3. else any login of the user, non-deleted first, then by SIS id, `position`, id.
 -#}
 with
@@ -35,16 +37,17 @@ enrollments as (
 
 logins as (
 
+    -- the user's own logins: Inst ID logins are Canvas Identity's rows, not a login to choose
     select
         pseudonyms.pseudonym_id,
         pseudonyms.user_id,
         pseudonyms.workflow_state,
         pseudonyms.is_deleted,
-        coalesce(pseudonyms.is_inst_id, false) as is_inst_id,
         pseudonyms.position,
         pii_logins.sis_user_id is not null as has_sis_id
     from pseudonyms
     left join pii_logins on pseudonyms.pseudonym_id = pii_logins.pseudonym_id
+    where not coalesce(pseudonyms.is_inst_id, false)
 
 ),
 
@@ -81,9 +84,7 @@ active_logins as (
                 pseudonym_id asc
         ) as rank_in_preference
     from logins
-    where
-        workflow_state = 'active'
-        and not is_inst_id
+    where workflow_state = 'active'
 
 ),
 

@@ -42,12 +42,17 @@ as_of as (
 
 logins as (
 
+    -- Inst ID logins (Canvas Identity's rows) are counted apart and never as the user's logins;
+    -- a null flag (data from before CD2 carried it) is a regular login
     select
         user_id,
         count(*) filter (
             where workflow_state = 'active' and not coalesce(is_inst_id, false)
         ) as n_logins,
-        count(*) filter (where coalesce(is_inst_id, false)) as n_inst_id_logins
+        count(*) filter (where coalesce(is_inst_id, false)) as n_inst_id_logins,
+        max(greatest(current_login_at, last_login_at)) filter (
+            where not coalesce(is_inst_id, false)
+        ) as last_login_at
     from pseudonyms
     group by 1
 
@@ -66,6 +71,7 @@ final as (
         coalesce(chosen_pseudonyms.has_sis_id, false) as has_sis_id,
         coalesce(logins.n_logins, 0) as n_logins,
         coalesce(logins.n_inst_id_logins, 0) as n_inst_id_logins,
+        logins.last_login_at,
         as_of.as_of_ts as data_as_of
     from users
     inner join user_keys on users.user_id = user_keys.user_id

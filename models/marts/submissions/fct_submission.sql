@@ -231,6 +231,7 @@ final as (
         statused.group_id is not null as is_group_submission,
         statused.attempt,
         statused.custom_grade_status_id,
+        statused.custom_grade_status_id is not null as has_custom_grade_status,
         statused.as_of_ts as data_as_of
     from statused
     left join user_keys as students on statused.user_id = students.user_id

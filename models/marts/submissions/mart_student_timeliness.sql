@@ -28,6 +28,9 @@ final as (
         count(*) filter (
             where counts_for_timeliness and is_past_due and timeliness_status = 'excused'
         ) as n_excused,
+        count(*) filter (
+            where counts_for_timeliness and is_past_due and timeliness_status = 'custom'
+        ) as n_custom,
         n_on_time / nullif(n_assigned_due - n_excused, 0) as pct_on_time,
         avg(hours_before_due) filter (
             where counts_for_timeliness and is_past_due

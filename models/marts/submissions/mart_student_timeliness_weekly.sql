@@ -45,6 +45,7 @@ final as (
         count(*) filter (where timeliness_status = 'late') as n_late,
         count(*) filter (where timeliness_status = 'missing') as n_missing,
         count(*) filter (where timeliness_status = 'excused') as n_excused,
+        count(*) filter (where timeliness_status = 'custom') as n_custom,
         n_on_time / nullif(n_assigned_due - n_excused, 0) as pct_on_time,
         avg(hours_before_due) as avg_hours_before_due,
         avg(score_pct) filter (where is_posted) as avg_score_pct,
