@@ -57,6 +57,8 @@ def serving(institution: Institution, **config: object) -> Iterator[FakeDapServe
         advance=institution.advance,
         bump_schema=institution.bump_schema,
         reload=institution.reload,
+        relax_schema=institution.relax_schema,
+        null_required=institution.null_required,
     ) as server:
         yield server
 

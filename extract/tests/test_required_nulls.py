@@ -3,29 +3,56 @@
 Before 2026-04-27 CD2 held NULLs in 40 "required" columns of 25 tables and its export silently
 dropped those rows; the fix made the columns optional, with a schema version bump of each table
 that changed nothing else. The synthetic store can now write such rows (``null_required``) and
-such a bump (``relax_schema``).
+such a bump (``relax_schema``), and the fake serves both: the rows in every format, the schema
+with the columns in ``value.required`` before the bump and without them after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import gzip
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+import requests
 
+from extract.fake_dap import FakeDapServer, ServerConfig
 from extract.schema import Column
 from extract.synth import Institution, ensure_generated
 from extract.synth.evolution import base_required_columns
 from extract.synth.store import Store, StoreError
-from extract.tests.fake_dap_fixtures import canonical
+from extract.tests.fake_dap_fixtures import (
+    DapTestClient,
+    canonical,
+    expected_records,
+    parse_csv,
+    parse_records,
+)
+from extract.timeutil import iso_z
 
 ASSIGNMENTS = "canvas.assignments"  # required: an array (JSON), enums, booleans, integers
 ENROLLMENTS = "canvas.enrollments"  # required: timestamps, enums, foreign keys
 WEB_LOGS = "canvas_logs.web_logs"  # required: a timestamp, an integer enum, an ip address
 TABLES = (ASSIGNMENTS, ENROLLMENTS, WEB_LOGS)
+RETENTION = timedelta(days=30)
 RELAXED = ("workflow_state", "submission_types")  # the assignments columns the bump relaxes
+# (format, server settings): every way the fake writes a NULL
+VARIANTS = (
+    ("jsonl", {}),
+    ("jsonl", {"jsonl_nulls": "explicit"}),
+    ("tsv", {}),
+    ("csv", {}),
+    ("csv", {"csv_null": "NULL"}),
+    ("parquet", {}),
+)
+
+
+def variant_id(variant: tuple[str, dict[str, str]]) -> str:
+    fmt, settings = variant
+    return "-".join([fmt, *settings.values()])
 
 
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Institution:
@@ -188,3 +215,185 @@ def test_a_manifest_written_before_relaxed_bumps_reads_unchanged(institution: In
     assert reopened.schema(ENROLLMENTS).columns[-1].name == "cd2_test_flag"
     assert reopened.schema_versions(ENROLLMENTS) == store.schema_versions(ENROLLMENTS)
     assert [set(b) for b in reopened._manifest["tables"][ENROLLMENTS]["bumps"]] == [{"at", "column"}]
+
+
+# ---- the fake API serves both --------------------------------------------------------------------------
+@dataclass
+class World:
+    """An institution whose rows hold NULLs in required columns, before and after a relaxed bump."""
+
+    institution: Institution
+    start: datetime  # the store's now before anything changed
+    first_nulls: datetime  # the commit of the first null rows (all still under version 1)
+    relaxed_at: datetime  # when assignments' version 2 comes into force
+    required: dict[str, list[str]]  # what each table's first version calls required
+
+    @property
+    def store(self) -> Store:
+        return self.institution.store
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    institution = pristine(tmp_path_factory).copy_to(tmp_path_factory.mktemp("nulls") / "store")
+    store = institution.store
+    start = store.now
+    required = {q: base_required_columns(store, q) for q in TABLES}
+    first = start
+    for qname in TABLES:
+        first = institution.null_required(qname, rows=6)
+    institution.relax_schema(ASSIGNMENTS, list(RELAXED))
+    relaxed_at = store.schema_versions(ASSIGNMENTS)[1][1]
+    assert relaxed_at is not None
+    for qname in TABLES:
+        institution.null_required(qname, rows=4)
+    institution.advance(2)
+    return World(institution, start, first, relaxed_at, required)
+
+
+@pytest.fixture(scope="module")
+def servers(world: World) -> Iterator[dict[str, tuple[FakeDapServer, DapTestClient]]]:
+    """One logged-in server per variant (the settings change the bytes), all on the world's store."""
+    running: dict[str, tuple[FakeDapServer, DapTestClient]] = {}
+    try:
+        for variant in VARIANTS:
+            server = FakeDapServer(world.store, ServerConfig(rows_per_file=50, **variant[1])).start()
+            client = DapTestClient(server.url, server.config.client_id, server.config.client_secret)
+            assert client.login().status_code == 200
+            running[variant_id(variant)] = (server, client)
+        yield running
+    finally:
+        for server, _ in running.values():
+            server.stop()
+
+
+def served(
+    client: DapTestClient, world: World, qname: str, fmt: str, settings: dict[str, str], incremental: bool
+) -> tuple[dict, dict[tuple, dict]]:
+    """The job and its records, parsed by the fixtures' independent parsers."""
+    body: dict[str, str] = {"format": fmt, "mode": "condensed"}
+    if incremental:
+        body["since"] = iso_z(world.start)
+    job = client.create_job(qname, **body).json()
+    assert job["status"] == "complete", job
+    schema = world.store.schema(qname)
+    records: dict[tuple, dict] = {}
+    for _, data in client.job_files(job):
+        records.update(parse_records(fmt, "condensed", data, schema, incremental, **settings))
+    return job, records
+
+
+@pytest.mark.parametrize("qname", TABLES)
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
+@pytest.mark.parametrize("incremental", [False, True], ids=["snapshot", "incremental"])
+def test_rows_with_required_nulls_are_served_in_every_format(
+    world: World,
+    servers: dict[str, tuple[FakeDapServer, DapTestClient]],
+    qname: str,
+    variant: tuple[str, dict[str, str]],
+    incremental: bool,
+) -> None:
+    fmt, settings = variant
+    _, client = servers[variant_id(variant)]
+    _, got = served(client, world, qname, fmt, settings, incremental)
+    store = world.store
+    if incremental:
+        sql = store.window_sql(qname, world.start, store.now)
+    else:  # a web_logs snapshot holds the last 30 days
+        sql = store.truth_sql(qname, store.now, store.now - RETENTION if qname == WEB_LOGS else None)
+    assert got == expected_records(store, sql, store.schema(qname), incremental)
+    nulled = keys_with_nulls(store, qname, world.required[qname])
+    assert len(nulled) >= 8, "null rows of both commits survive the advance"
+    for key in nulled:
+        value = got[key]["value"]
+        assert value is not None and not set(world.required[qname]) & set(value), (key, value)
+
+
+def test_schema_endpoint_and_jobs_carry_the_version_in_force(
+    world: World, servers: dict[str, tuple[FakeDapServer, DapTestClient]]
+) -> None:
+    _, client = servers[variant_id(VARIANTS[0])]
+    body = client.get("/dap/query/canvas/table/assignments/schema").json()
+    relaxed = world.store.schema(ASSIGNMENTS)
+    assert body == {"schema": relaxed.to_dap_schema(), "version": 2}
+    assert not set(RELAXED) & set(body["schema"]["properties"]["value"]["required"])
+    # A window that ends before the bump is served with version 1, one after it with version 2.
+    before = client.create_job(
+        ASSIGNMENTS, format="jsonl", since=iso_z(world.start), until=iso_z(world.first_nulls)
+    ).json()
+    after = client.create_job(ASSIGNMENTS, format="jsonl", since=iso_z(world.start)).json()
+    assert (before["schema_version"], after["schema_version"]) == (1, 2)
+    # Tables without a bump keep version 1 although their rows hold NULLs in required columns.
+    enrollments = client.get("/dap/query/canvas/table/enrollments/schema").json()
+    assert enrollments["version"] == 1
+    assert set(world.required[ENROLLMENTS]) == set(enrollments["schema"]["properties"]["value"]["required"])
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["omitted", "explicit"])
+def test_jsonl_spells_a_null_required_value_as_absent_or_null(
+    world: World, servers: dict[str, tuple[FakeDapServer, DapTestClient]], explicit: bool
+) -> None:
+    _, client = servers[variant_id(("jsonl", {"jsonl_nulls": "explicit"} if explicit else {}))]
+    job = client.create_job(ENROLLMENTS, format="jsonl").json()
+    lines = [line for _, data in client.job_files(job) for line in gzip.decompress(data).decode().splitlines()]
+    filled = [line for line in lines if '"created_at":"' in line]
+    nulled = [line for line in lines if '"created_at":"' not in line]
+    assert len(nulled) >= 8 and len(filled) > len(nulled)  # created_at is required: only the null rows lack it
+    if explicit:
+        assert all('"created_at":null' in line and '"workflow_state":null' in line for line in nulled)
+    else:
+        assert not any(":null" in line for line in lines)
+
+
+@pytest.mark.parametrize("csv_null", ["empty", "NULL"])
+def test_csv_writes_a_null_required_value_by_its_setting(
+    world: World, servers: dict[str, tuple[FakeDapServer, DapTestClient]], csv_null: str
+) -> None:
+    _, client = servers[variant_id(("csv", {} if csv_null == "empty" else {"csv_null": "NULL"}))]
+    job = client.create_job(ENROLLMENTS, format="csv", mode="condensed").json()
+    cells = []
+    for _, data in client.job_files(job):  # every part starts with the header
+        header, *records = parse_csv(gzip.decompress(data).decode("utf-8"))
+        column = [name for name, _ in header].index("value.created_at")
+        cells += [record[column] for record in records]
+    null_cells = {cell for cell in cells if not cell[0][:1].isdigit()}
+    assert null_cells == {("" if csv_null == "empty" else "NULL", False)}  # unquoted
+    assert sum(1 for cell in cells if cell in null_cells) >= 8
+
+
+def test_control_endpoints_relax_a_schema_and_write_null_rows(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    institution = pristine(tmp_path_factory).copy_to(tmp_path / "store")
+    store = institution.store
+    with FakeDapServer(
+        store,
+        ServerConfig(),
+        advance=institution.advance,
+        relax_schema=institution.relax_schema,
+        null_required=institution.null_required,
+    ) as server:
+        control = f"{server.url}/__fake__"
+        r = requests.post(f"{control}/null_required", json={"table": ENROLLMENTS, "columns": ["type"], "rows": 3})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"table": ENROLLMENTS, "at": iso_z(store.now)}
+        assert len(keys_with_nulls(store, ENROLLMENTS, ["type"])) == 3
+        r = requests.post(f"{control}/relax_schema", json={"table": ENROLLMENTS, "columns": ["type"]})
+        assert r.json() == {"table": ENROLLMENTS, "version": 2}
+        # Like an added column, the new version is served once the clock has passed it.
+        assert requests.get(f"{control}/state").json()["tables"][ENROLLMENTS]["version"] == 1
+        assert requests.post(f"{control}/advance", json={"hours": 1}).status_code == 200
+        assert requests.get(f"{control}/state").json()["tables"][ENROLLMENTS]["version"] == 2
+        r = requests.post(f"{control}/relax_schema", json={"table": ASSIGNMENTS})  # every required column
+        assert r.json() == {"table": ASSIGNMENTS, "version": 2}
+        assert store.schema(ASSIGNMENTS).required_value_columns == ()
+        for path, body, fragment in (
+            ("relax_schema", {"table": ENROLLMENTS, "columns": ["type"]}, "already nullable"),
+            ("relax_schema", {"table": ENROLLMENTS, "columns": ["id"]}, "key column"),
+            ("relax_schema", {"table": ENROLLMENTS, "columns": "type"}, "list of column names"),
+            ("null_required", {"table": ENROLLMENTS, "columns": ["nope"]}, "no column"),
+            ("null_required", {"table": ENROLLMENTS, "rows": 0}, "positive integer"),
+        ):
+            r = requests.post(f"{control}/{path}", json=body)
+            assert r.status_code == 400 and fragment in r.text, (path, body, r.text)
+        assert store.schema(ENROLLMENTS).version == 2
