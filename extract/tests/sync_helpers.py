@@ -63,6 +63,14 @@ def serving(institution: Institution, **config: object) -> Iterator[FakeDapServe
         yield server
 
 
+def cd2(*args: str, url: str, secret: str = DEFAULT_CLIENT_SECRET) -> subprocess.CompletedProcess[str]:
+    """``cd2 <args>`` as a user runs it (a new process), against the API at ``url``."""
+    env = dict(os.environ, DAP_API_URL=url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID, DAP_CLIENT_SECRET=secret)
+    return subprocess.run(
+        [sys.executable, "-m", "extract.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
 def fast_client(url: str, **kwargs: object) -> DapClient:
     """A client with short back-offs and no client-side throttling (the server's limits are off)."""
     credentials = Credentials(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
