@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from extract.config import Declared, declared
-from extract.config_values import COUNT, FORMAT, FORMATS, NAMES, PATH
+from extract.config_values import COUNT, CSV_NULLS, FORMAT, FORMATS, NAMES, PATH
 from extract.failures import EXIT_USAGE
 
 SECRETS_HELP = (
@@ -29,6 +29,7 @@ SYNC_SETTINGS = (
     "namespaces",
     "tables",
     "format",
+    "csv_null",
     "concurrency",
     "download_concurrency",
     "auto_resnapshot",
@@ -92,6 +93,8 @@ def _parsing(name: str, how: Declared) -> dict[str, Any]:
         return {"action": "store_const", "const": how.flag_value}
     if how.kind == FORMAT:
         return {"choices": FORMATS}
+    if name == "csv_null":
+        return {"choices": CSV_NULLS}
     metavar = {"metavar": str(how.flag).lstrip("-").replace("-", "_").upper()}
     if how.kind == NAMES:
         return {"action": "append", **metavar}

@@ -12,6 +12,8 @@ secrets are read from the environment (or a file named by a flag) only, never fr
     namespaces: [canvas, canvas_logs]  # $CD2_NAMESPACES, --namespace
     tables: all                    # or a list: [courses, enrollments, submissions]; $CD2_TABLES, --table
     format: jsonl                  # jsonl | parquet | csv | tsv; $CD2_FORMAT, --format
+    csv_null: empty                # empty | "NULL" (quoted): how the API's CSV files write NULL in
+                                   # text columns; $CD2_CSV_NULL, --csv-null (only for format: csv)
     concurrency: 4                 # $CD2_CONCURRENCY, --concurrency
     download_concurrency: 8        # $CD2_DOWNLOAD_CONCURRENCY, --download-concurrency
     auto_resnapshot: true          # $CD2_AUTO_RESNAPSHOT, --no-auto-resnapshot
@@ -41,6 +43,7 @@ from typing import Any
 from extract.config_values import (
     BOOL,
     COUNT,
+    CSV_NULLS,
     FORMAT,
     FORMATS,
     MEMORY,
@@ -125,6 +128,15 @@ class RunConfig:
         default="all", metadata=how(TABLES, "tables (comma-separated), or 'all'", env="CD2_TABLES", flag="--table")
     )
     format: str = field(default="jsonl", metadata=how(FORMAT, "job file format", env="CD2_FORMAT", flag="--format"))
+    csv_null: str = field(
+        default="empty",
+        metadata=how(
+            TEXT,
+            "how the API's CSV files write NULL in text columns: empty (an unquoted empty field) or NULL",
+            env="CD2_CSV_NULL",
+            flag="--csv-null",
+        ),
+    )
     concurrency: int = field(
         default=4, metadata=how(COUNT, "tables in flight at once", env="CD2_CONCURRENCY", flag="--concurrency")
     )
@@ -348,6 +360,10 @@ def validate(config: RunConfig) -> None:
 
     if config.format not in FORMATS:
         raise ConfigError(f"{origin('format')}format must be jsonl, parquet, csv or tsv, not {config.format!r}")
+    if config.csv_null not in CSV_NULLS:
+        # YAML reads an unquoted NULL as its null
+        hint = ' (in cd2.yml write "NULL", quoted)' if config.csv_null is None else ""
+        raise ConfigError(f"{origin('csv_null')}csv_null must be empty or NULL{hint}, not {config.csv_null!r}")
     for name in ("concurrency", "download_concurrency", "max_retries", "dbt.threads"):
         typed(f"{origin(name)}{name}", value_of(config, name), COUNT)
     if config.memory_limit is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 FORMATS = ("jsonl", "parquet", "csv", "tsv")
+CSV_NULLS = ("empty", "NULL")  # how the API's CSV files write NULL: an unquoted empty field, or the bare word
 
 # The kinds of value a setting takes (``from_file`` and ``from_env`` read each).
 PATH, NAMES, TABLES, FORMAT, COUNT, BOOL, MEMORY, PUBLISH, TEXT = (

@@ -108,6 +108,7 @@ def run_sync_step(
         options = SyncOptions(
             tables=tables,
             fmt=config.format,
+            csv_null=config.csv_null,
             concurrency=config.concurrency,
             download_concurrency=config.download_concurrency,
             auto_resnapshot=config.auto_resnapshot,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -303,6 +304,27 @@ class TableSchema:
             raise ValueError(f"{self.qualified_name} already has a column {column.name!r}")
         return replace(self, version=self.version + 1, columns=(*self.columns, column))
 
+    def with_nullable_columns(self, names: Iterable[str]) -> TableSchema:
+        """A new schema version in which the named value columns become nullable (no longer in
+        ``value.required``), nothing else changed: CD2's 2026-04-27 fix of 'required' columns
+        that held NULLs was such a version bump on 25 tables."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            raise ValueError(f"{self.qualified_name}: name at least one column to make nullable")
+        for name in wanted:
+            column = self.column(name)  # KeyError for an unknown name
+            if name in self.primary_key:
+                raise ValueError(f"{self.qualified_name}.{name} is a key column; keys are never null")
+            if column.nullable:
+                raise ValueError(f"{self.qualified_name}.{name} is already nullable")
+        relaxed = tuple(replace(c, nullable=True) if c.name in wanted else c for c in self.columns)
+        return replace(self, version=self.version + 1, columns=relaxed)
+
+    @property
+    def required_value_columns(self) -> tuple[Column, ...]:
+        """Value columns the schema calls required (``value.required``); CD2 may still send NULL there."""
+        return tuple(c for c in self.value_columns if not c.nullable)
+
     # ---- bundled files ------------------------------------------------------------------------
     @classmethod
     def from_bundled(cls, raw: dict[str, Any]) -> TableSchema:
@@ -329,7 +351,7 @@ class TableSchema:
     def to_dap_schema(self) -> dict[str, Any]:
         """The ``schema`` object of ``GET /dap/query/{ns}/table/{table}/schema``."""
         key_required = [c.name for c in self.key_columns]
-        value_required = [c.name for c in self.value_columns if not c.nullable]
+        value_required = [c.name for c in self.required_value_columns]
         value: dict[str, Any] = {
             "type": "object",
             "properties": {c.name: c.to_json_schema() for c in self.value_columns},

@@ -50,6 +50,8 @@ def serve(args: argparse.Namespace) -> int:
         advance=institution.advance,
         bump_schema=institution.bump_schema,
         reload=institution.reload,
+        relax_schema=institution.relax_schema,
+        null_required=institution.null_required,
     )
     server.start()
     print(f"Fake DAP API for the '{args.profile}' institution (seed {args.seed}) is listening.")

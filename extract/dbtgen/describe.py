@@ -110,7 +110,8 @@ def column_text(schema: TableSchema, column: Column, layer: str) -> str:
         parts.append("Primary key.")
     parts.append(_type_fact(column, layer))
     if column.name not in schema.primary_key:
-        parts.append("Never null in the CD2 schema." if not column.nullable else "May be null.")
+        # CD2 held NULLs in columns its schema called required (its 2026-04-27 fix): never "never null".
+        parts.append("Required in the CD2 schema, yet may be null." if not column.nullable else "May be null.")
     for fact in (_enum_fact(column, layer), _reference_fact(schema, column)):
         if fact:
             parts.append(fact)

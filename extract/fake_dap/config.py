@@ -16,6 +16,7 @@ FORMATS = ("tsv", "csv", "jsonl", "parquet")
 MODES = ("expanded", "condensed")
 WINDOWS = ("open-closed", "closed-open")
 CSV_NULLS = ("empty", "NULL")
+JSONL_NULLS = ("omit", "explicit")
 PARQUET_CODECS = ("snappy", "zstd", "gzip", "none")
 NAMESPACES = ("canvas", "canvas_logs", "catalog", "new_quizzes")
 FORBIDDEN_TYPES = ("AccountNotOnboarded", "AccountDisabled", "AccountUnderMaintenance", "RequestTypeForbidden")
@@ -84,6 +85,7 @@ class ServerConfig:
     rows_per_file: int = 500_000
     window: str = "open-closed"  # since < ts <= until; "closed-open" gives since <= ts < until
     csv_null: str = "empty"  # or "NULL" (unquoted literal)
+    jsonl_nulls: str = "omit"  # or "explicit": a null value property is written as "name":null
     default_mode: str = "expanded"  # used when a query omits "mode"
     web_logs_retention_days: float = 30
     cache_dir: str | Path | None = None
@@ -106,6 +108,7 @@ class ServerConfig:
         for name, value, allowed in (
             ("window", self.window, WINDOWS),
             ("csv_null", self.csv_null, CSV_NULLS),
+            ("jsonl_nulls", self.jsonl_nulls, JSONL_NULLS),
             ("default_mode", self.default_mode, MODES),
             ("parquet_codec", self.parquet_codec, PARQUET_CODECS),
         ):

@@ -7,6 +7,12 @@ DELETE /__fake__/faults                              -> {"faults": []}
 GET    /__fake__/requests                            -> {"requests": [record, ...]}
 DELETE /__fake__/requests                            -> {"requests": []}
 POST   /__fake__/bump_schema  {"table": "canvas.x"}  -> {"table", "version"}      (bump hook)
+POST   /__fake__/relax_schema {"table": "canvas.x", "columns": [...]}             (relax_schema hook)
+                              -> {"table", "version"}: only nullability changes; columns default
+                              to every value column the schema calls required
+POST   /__fake__/null_required {"table": "canvas.x", "columns": [...], "rows": N}  (null_required hook)
+                              -> {"table", "at"}: N rows re-sent with those columns NULL (default:
+                              the columns the first schema version calls required, 20 rows)
 POST   /__fake__/reload       {"table": "canvas.x"}  -> {"table", "reload_at"}    (reload hook)
 GET    /__fake__/state                               -> {"now", "tables": {...}, "jobs": N}
 """
@@ -14,13 +20,16 @@ GET    /__fake__/state                               -> {"now", "tables": {...},
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from extract.fake_dap import errors
 from extract.fake_dap.faults import Fault, FaultSet
 from extract.fake_dap.reqlog import RequestLog
 from extract.timeutil import iso_z
+
+T = TypeVar("T")
 
 
 class ControlledServer(Protocol):
@@ -31,6 +40,8 @@ class ControlledServer(Protocol):
 
     def advance(self, hours: float) -> datetime: ...
     def bump_schema(self, qname: str) -> int: ...
+    def relax_schema(self, qname: str, columns: Sequence[str] | None = None) -> int: ...
+    def null_required(self, qname: str, columns: Sequence[str] | None = None, rows: int = 20) -> datetime: ...
     def reload(self, qname: str) -> datetime: ...
     def state(self) -> dict[str, Any]: ...
 
@@ -61,6 +72,18 @@ def handle_control(server: ControlledServer, method: str, name: str, body: bytes
     if (method, name) == ("POST", "bump_schema"):
         table = _field(body, "table", (str,))
         return 200, {"table": table, "version": server.bump_schema(table)}
+    if (method, name) == ("POST", "relax_schema"):
+        table = _field(body, "table", (str,))
+        columns = _optional_names(body, "columns")
+        return 200, {"table": table, "version": _refusing_bad_columns(lambda: server.relax_schema(table, columns))}
+    if (method, name) == ("POST", "null_required"):
+        table = _field(body, "table", (str,))
+        columns = _optional_names(body, "columns")
+        rows = _json(body).get("rows", 20)
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise errors.validation("'rows' must be a positive integer")
+        at = _refusing_bad_columns(lambda: server.null_required(table, columns, rows))
+        return 200, {"table": table, "at": iso_z(at)}
     if (method, name) == ("POST", "reload"):
         table = _field(body, "table", (str,))
         return 200, {"table": table, "reload_at": iso_z(server.reload(table))}
@@ -81,3 +104,20 @@ def _field(body: bytes, key: str, types: tuple[type, ...]) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get(key), types) or isinstance(data.get(key), bool):
         raise errors.validation(f"expected a JSON object with '{key}'")
     return data[key]
+
+
+def _optional_names(body: bytes, key: str) -> list[str] | None:
+    value = _json(body).get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise errors.validation(f"'{key}' must be a list of column names")
+    return value
+
+
+def _refusing_bad_columns(change: Callable[[], T]) -> T:
+    """``change()``, with an unknown, key or already nullable column answered as a 400."""
+    try:
+        return change()
+    except (KeyError, ValueError) as exc:
+        raise errors.validation(str(exc.args[0]) if exc.args else type(exc).__name__) from None

@@ -84,6 +84,7 @@ def plan_job(store: Store, qname: str, query: DataQuery, config: ServerConfig) -
             "retention": config.web_logs_retention_days if retained_from else None,
             "rows_per_file": config.rows_per_file,
             "csv_null": config.csv_null,
+            "jsonl_nulls": config.jsonl_nulls,
             "parquet_codec": config.parquet_codec,
             "gzip_level": config.gzip_level,
         }
@@ -97,6 +98,7 @@ def plan_job(store: Store, qname: str, query: DataQuery, config: ServerConfig) -
         mode=query.mode,
         rows_per_file=config.rows_per_file,
         csv_null=config.csv_null,
+        jsonl_nulls=config.jsonl_nulls,
         parquet_codec=config.parquet_codec,
         gzip_level=config.gzip_level,
     )

@@ -41,6 +41,7 @@ class RenderSpec:
     mode: str
     rows_per_file: int
     csv_null: str
+    jsonl_nulls: str
     parquet_codec: str
     gzip_level: int
 
@@ -116,7 +117,8 @@ class Renderer:
         keys = ", ".join(sqltext.ident(c.name) for c in spec.schema.key_columns)
         splitter: PartSplitter
         if spec.format == "jsonl":
-            select = f"{sqltext.jsonl_line(spec.schema, spec.incremental)} AS line"
+            explicit_nulls = spec.jsonl_nulls == "explicit"
+            select = f"{sqltext.jsonl_line(spec.schema, spec.incremental, explicit_nulls)} AS line"
         else:
             columns = sqltext.output_columns(spec.schema, spec.incremental, spec.mode)
             if spec.format == "tsv":

@@ -12,7 +12,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,7 +94,8 @@ class Reply:
 class FakeDapServer:
     """A local, faithful DAP Query API over a change-log ``Store``.
 
-    ``advance(hours) -> datetime``, ``bump_schema(qname) -> int`` and ``reload(qname) -> datetime``
+    ``advance(hours) -> datetime``, ``bump_schema(qname) -> int``, ``relax_schema(qname, columns)
+    -> int``, ``null_required(qname, columns, rows) -> datetime`` and ``reload(qname) -> datetime``
     are optional hooks (the synthetic institution's); they must change the same Store instance
     (or commit to its root, in which case the server re-opens the store).
     """
@@ -107,10 +108,18 @@ class FakeDapServer:
         advance: Callable[[float], datetime] | None = None,
         bump_schema: Callable[[str], int] | None = None,
         reload: Callable[[str], datetime] | None = None,
+        relax_schema: Callable[[str, Sequence[str] | None], int] | None = None,
+        null_required: Callable[[str, Sequence[str] | None, int], datetime] | None = None,
     ) -> None:
         self.config = config or cfg.ServerConfig()
         self._store = store
-        self._hooks = {"advance": advance, "bump_schema": bump_schema, "reload": reload}
+        self._hooks: dict[str, Callable[..., Any] | None] = {
+            "advance": advance,
+            "bump_schema": bump_schema,
+            "reload": reload,
+            "relax_schema": relax_schema,
+            "null_required": null_required,
+        }
         self.store_lock = threading.RLock()
         self.faults = FaultSet()
         self.request_log = RequestLog()
@@ -207,6 +216,20 @@ class FakeDapServer:
             version = int(self._hook("bump_schema")(qname))
             self._sync_store()
         return version
+
+    def relax_schema(self, qname: str, columns: Sequence[str] | None = None) -> int:
+        """A version bump that only makes ``columns`` nullable (default: every required value column)."""
+        with self.store_lock:
+            version = int(self._hook("relax_schema")(qname, columns))
+            self._sync_store()
+        return version
+
+    def null_required(self, qname: str, columns: Sequence[str] | None = None, rows: int = 20) -> datetime:
+        """Commit ``rows`` rows of ``qname`` with ``columns`` NULL (default: the required ones)."""
+        with self.store_lock:
+            at = self._hook("null_required")(qname, columns, rows)
+            self._sync_store()
+        return at
 
     def reload(self, qname: str) -> datetime:
         with self.store_lock:

@@ -97,22 +97,33 @@ def json_value(expr: str, column: Column) -> str:
     return scalar_text(expr, column)
 
 
-def json_object(members: list[tuple[str, str, Column]], *, null_if_empty: bool) -> str:
-    """``{"a":…,"b":…}`` with null members omitted."""
+def json_object(members: list[tuple[str, str, Column]], *, null_if_empty: bool, explicit_nulls: bool = False) -> str:
+    """``{"a":…,"b":…}`` with null members omitted (``explicit_nulls``: written as ``"a":null``)."""
     if not members:
         return "NULL" if null_if_empty else "'{}'"
-    pieces = [f"{sql_str(json.dumps(name) + ':')} || {json_value(expr, col)}" for name, expr, col in members]
+    pieces = [
+        f"{sql_str(json.dumps(name) + ':')} || {_json_member(json_value(expr, col), explicit_nulls)}"
+        for name, expr, col in members
+    ]
     text = "'{' || concat_ws(',', " + ", ".join(pieces) + ") || '}'"
     return f"NULLIF({text}, '{{}}')" if null_if_empty else text
 
 
-def jsonl_line(schema: TableSchema, incremental: bool) -> str:
-    """One JSONL record plus ``\\n``: meta, key, and value (value absent on deletes)."""
+def _json_member(value: str, explicit_null: bool) -> str:
+    return f"coalesce({value}, 'null')" if explicit_null else value
+
+
+def jsonl_line(schema: TableSchema, incremental: bool, explicit_nulls: bool = False) -> str:
+    """One JSONL record plus ``\\n``: meta, key, and value (value absent on deletes).
+
+    A null value property is omitted (what DAP documents now), or with ``explicit_nulls``
+    written as ``"name":null`` (its older example); nested objects omit theirs either way."""
     meta = '\'{"meta":{"ts":\' || ' + json_value("meta_ts", TS_COLUMN)
     if incremental:
         meta += " || ',\"action\":' || to_json(meta_action)::VARCHAR"
     key = json_object([(c.name, ident(c.name), c) for c in schema.key_columns], null_if_empty=False)
-    value = json_object([(c.name, ident(c.name), c) for c in schema.value_columns], null_if_empty=False)
+    members = [(c.name, ident(c.name), c) for c in schema.value_columns]
+    value = json_object(members, null_if_empty=False, explicit_nulls=explicit_nulls)
     value_part = f"',\"value\":' || {value}"
     if incremental:
         value_part = f"CASE WHEN meta_action = 'D' THEN '' ELSE {value_part} END"

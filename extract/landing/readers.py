@@ -6,7 +6,11 @@ the rows.
 
 * jsonl: ``read_json`` with an explicit ``meta``/``key``/``value`` struct type.
 * csv: ``read_csv`` with every column read as text first (so an empty quoted string stays an
-  empty string and the NULL convention is explicit), then cast.
+  empty string and the NULL convention is explicit), then cast. DAP's docs disagree on how CSV
+  writes NULL (an empty field, or the bare word ``NULL``): an unquoted empty field is NULL
+  either way, and so is a bare ``NULL`` in a column whose type cannot hold that text (numbers,
+  booleans, times, uuids, JSON); only in text columns does the word need the ``csv_null``
+  setting to tell NULL from the string ``"NULL"``.
 * tsv: PostgreSQL COPY text format. DuckDB's CSV reader does not know its backslash escapes,
   so fields are read raw (no quoting, ``\\N`` is NULL) and text columns are unescaped in SQL.
 * parquet: ``read_parquet`` over the dotted flat columns, cast to the landing types.
@@ -25,6 +29,7 @@ from extract.landing.tables import landing_type, quote
 from extract.schema import TRUNCATION_MARKERS, Column, TableSchema
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet")
+CSV_NULL_WORD = "NULL"  # how DAP's CSV may write NULL (its docs also say: an empty field)
 
 # COPY text escapes other than the backslash itself (handled by splitting on it).
 _TSV_ESCAPES = (
@@ -168,8 +173,9 @@ def _text_read(schema: TableSchema, files: Sequence[Path], delimiter: str, null_
     if delimiter == "\t":
         options = "delim = '\\t', quote = '', escape = '', nullstr = '\\N'"
     else:
-        nulls = _sql_string(null_string or "")
-        options = f"delim = ',', quote = '\"', escape = '\"', nullstr = {nulls}, allow_quoted_nulls = false"
+        # an unquoted empty field is NULL whatever the convention (an empty string is quoted)
+        nulls = ", ".join(_sql_string(n) for n in dict.fromkeys([null_string or "", ""]))
+        options = f"delim = ',', quote = '\"', escape = '\"', nullstr = [{nulls}], allow_quoted_nulls = false"
     return (
         f"SELECT {_projection(schema, set(header), exprs)} FROM read_csv({_file_list(files)}, header = true, "
         f"auto_detect = false, compression = 'gzip', {options}, columns = {columns_map}, "
@@ -190,7 +196,14 @@ def landed_value(expr: str, column: Column) -> str:
 
 def _text_cell(field: str, column: Column, delimiter: str) -> str:
     raw = quote(field)
-    return _tsv_unescape(raw) if delimiter == "\t" and _is_text(column) else raw
+    if delimiter == "\t":
+        return _tsv_unescape(raw) if _is_text(column) else raw
+    return raw if _can_be_the_word_null(column) else f"nullif({raw}, {_sql_string(CSV_NULL_WORD)})"
+
+
+def _can_be_the_word_null(column: Column) -> bool:
+    """Whether ``NULL`` is a possible value of the column (plain text), not only a NULL marker."""
+    return column.type == "string" and column.format not in ("date-time", "date", "time", "uuid")
 
 
 def _expanded_objects(

@@ -24,10 +24,11 @@ import duckdb
 
 from extract import redact
 from extract.config import MEMORY_LIMIT_ENV
+from extract.config_values import CSV_NULLS
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
 from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, land_batch, record_failure
-from extract.landing.readers import FORMATS, parquet_columns
+from extract.landing.readers import CSV_NULL_WORD, FORMATS, parquet_columns
 from extract.landing.tables import stored_watermark
 from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
@@ -50,6 +51,7 @@ def work_dir_for(db: Path) -> Path:
 class SyncOptions:
     tables: Sequence[str]  # qualified names namespace.table
     fmt: str = "jsonl"
+    csv_null: str = "empty"  # how CSV files write NULL in text columns: "empty" or "NULL"
     concurrency: int = 4
     download_concurrency: int = 8
     auto_resnapshot: bool = True
@@ -58,6 +60,8 @@ class SyncOptions:
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
             raise ValueError(f"unknown format {self.fmt!r}; choose one of {', '.join(FORMATS)}")
+        if self.csv_null not in CSV_NULLS:
+            raise ValueError(f"unknown csv_null {self.csv_null!r}; choose one of {', '.join(CSV_NULLS)}")
         if self.concurrency < 1 or self.download_concurrency < 1:
             raise ValueError("concurrency must be at least 1")
 
@@ -229,6 +233,7 @@ class SyncRunner:
                 job_finished_at=fetched.job_finished_at,
                 downloaded_at=fetched.downloaded_at,
                 parquet_columns=self._parquet_columns(fetched) if self.options.fmt == "parquet" else (),
+                csv_null=CSV_NULL_WORD if self.options.csv_null == "NULL" else None,
             )
             self.reporter.landing(qname)
             try:

@@ -1,12 +1,13 @@
-"""Schema evolution and server-side reloads of one table."""
+"""Schema evolution, server-side reloads and NULLs in "required" columns, one table at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import duckdb
 
-from extract.schema import Column
+from extract.schema import Column, TableSchema
 from extract.synth.advance import window_start
 from extract.synth.profiles import Profile
 from extract.synth.rand import Rand
@@ -34,6 +35,67 @@ def bump_schema(store: Store, qname: str, column: Column | None = None) -> int:
     version = store.bump_schema(qname, column, at)
     store.commit(store.now, record=False)  # persist the manifest; the clock stays
     return version
+
+
+def relax_schema(store: Store, qname: str, columns: Sequence[str] | None = None) -> int:
+    """A version bump just after now that only makes ``columns`` nullable (default: every value
+    column the schema in force calls required), like CD2's 2026-04-27 fix of 25 tables."""
+    names = list(columns) if columns is not None else [c.name for c in store.schema(qname).required_value_columns]
+    at = window_start(store) + TICK
+    version = store.relax_schema(qname, names, at)
+    store.commit(store.now, record=False)  # persist the manifest; the clock stays
+    return version
+
+
+def base_required_columns(store: Store, qname: str) -> list[str]:
+    """Value columns the table's first schema version calls required (``value.required``)."""
+    return [c.name for c in store.schema(qname, datetime.min).required_value_columns]
+
+
+def null_required(
+    store: Store, profile: Profile, qname: str, columns: Sequence[str] | None = None, rows: int = 20
+) -> datetime:
+    """Re-send up to ``rows`` live rows of ``qname`` just after now with ``columns`` NULL (default:
+    every value column the first schema version calls required), in one commit; returns its time.
+
+    Before 2026-04-27 CD2 held such rows while its export silently dropped them: a server that
+    serves them shows whether a client keeps them. The rows are picked by a hash of the key, so
+    the same store state always picks the same rows.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows!r}")
+    schema = store.schema(qname)
+    names = list(columns) if columns is not None else base_required_columns(store, qname)
+    _check_value_columns(schema, names)
+    at = window_start(store) + TICK
+    key_columns = [quote(k) for k in schema.primary_key]
+    keys = ", ".join(key_columns)
+    nulls = ", ".join(f"NULL AS {quote(n)}" for n in names)
+    rand = Rand(store.seed, salt=f"nulls{len(store.commits)}:{qname}:")
+    select = f"""
+        SELECT TIMESTAMP '{at.isoformat(sep=" ")}' AS meta_ts, 'U' AS meta_action,
+               * EXCLUDE (meta_ts) REPLACE ({nulls})
+        FROM ({store.truth_sql(qname)})
+        ORDER BY {rand.h("nulls.pick", *key_columns)}, {keys} LIMIT {int(rows)}
+    """
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{profile.memory_limit}'")
+        if store.write_changes(qname, con, select) is None:
+            raise ValueError(f"{qname} has no live rows to re-send with NULLs")
+    finally:
+        con.close()
+    store.commit(at)
+    return at
+
+
+def _check_value_columns(schema: TableSchema, names: Sequence[str]) -> None:
+    if not names:
+        raise ValueError(f"{schema.qualified_name}: name at least one column to set to NULL")
+    for name in names:
+        schema.column(name)  # KeyError for an unknown name
+        if name in schema.primary_key:
+            raise ValueError(f"{schema.qualified_name}.{name} is a key column; keys are never null")
 
 
 def reload(store: Store, profile: Profile, qname: str, drop_fraction: float = 0.01) -> datetime:

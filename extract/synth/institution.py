@@ -1,9 +1,10 @@
 """A synthetic Canvas institution living in a change-log store: advance it, evolve a schema,
-simulate a server-side reload."""
+simulate a server-side reload, re-send rows with NULLs in "required" columns."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +44,16 @@ class Institution:
     def bump_schema(self, qname: str, column: Column | None = None) -> int:
         """Add a column to ``qname`` (default: a new nullable one); returns the new version."""
         return evolution.bump_schema(self.store, qname, column)
+
+    def relax_schema(self, qname: str, columns: Sequence[str] | None = None) -> int:
+        """A version bump of ``qname`` that only makes ``columns`` nullable (default: every value
+        column its schema calls required); returns the new version."""
+        return evolution.relax_schema(self.store, qname, columns)
+
+    def null_required(self, qname: str, columns: Sequence[str] | None = None, rows: int = 20) -> datetime:
+        """Re-send ``rows`` live rows of ``qname`` with ``columns`` NULL (default: the value columns
+        its first schema version calls required); returns the commit time."""
+        return evolution.null_required(self.store, self.profile, qname, columns, rows)
 
     def reload(self, qname: str, drop_fraction: float = 0.01) -> datetime:
         """Server-side reload of ``qname``: re-stamp live rows, silently drop a few; returns its time."""

@@ -9,7 +9,10 @@ batch, under ``<root>/<namespace>/<table>/``. Each file has the columns
     <key columns>, <value columns>   typed as ``Column.duckdb_type()`` (STRUCT / LIST for nested)
 
 ``manifest.json`` records the profile and seed, the store's ``now`` (the latest commit time),
-every table's files, its schema versions (columns added at a point in time) and its reloads.
+every table's files, its schema versions and its reloads. Each schema version after the base one
+is a bump in force from a point in time: ``{"at", "column"}`` adds a column, ``{"at", "nullable":
+[names]}`` makes value columns nullable (CD2's 2026-04-27 kind of bump; format 1 manifests
+written before it hold only the first kind and read unchanged).
 
 The ground truth of a table at time T is the latest row per key with ``meta_ts <= T`` whose
 action is 'U'. The change set of a window is the latest row per key inside the window. Both are
@@ -22,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,7 +180,7 @@ class Store:
         schema = TableSchema.from_bundled(entry["base_schema"])
         for bump in entry["bumps"]:
             if at is None or parse_iso(bump["at"]) <= at:
-                schema = schema.with_added_column(Column.from_bundled(bump["column"]))
+                schema = _apply_bump(schema, bump)
         return schema
 
     def schema_versions(self, qname: str) -> list[tuple[int, datetime | None]]:
@@ -257,11 +260,21 @@ class Store:
 
     def bump_schema(self, qname: str, column: Column, at: datetime) -> int:
         """Add ``column`` to ``qname`` from ``at`` on; returns the new schema version."""
+        return self._add_version(qname, at, {"column": column.to_bundled()})
+
+    def relax_schema(self, qname: str, columns: Sequence[str], at: datetime) -> int:
+        """Make the named value columns of ``qname`` nullable from ``at`` on (a version bump that
+        changes nothing but ``value.required``); returns the new schema version."""
+        return self._add_version(qname, at, {"nullable": list(dict.fromkeys(columns))})
+
+    def _add_version(self, qname: str, at: datetime, change: dict[str, Any]) -> int:
+        """Record a schema version bump of ``qname`` in force from ``at`` (after now)."""
         entry = self._table(qname)
         if at <= self.now:
             raise StoreError(f"{qname}: a schema bump must be after now ({self.now}), got {at}")
-        self.schema(qname).with_added_column(column)  # validates the name is new
-        entry["bumps"].append({"at": iso_z(at), "column": column.to_bundled()})
+        bump = {"at": iso_z(at), **change}
+        _apply_bump(self.schema(qname), bump)  # validates the change against the current version
+        entry["bumps"].append(bump)
         return self.schema(qname).version
 
     def mark_reload(self, qname: str, at: datetime) -> None:
@@ -340,6 +353,15 @@ class Store:
                 WHERE {cond}
             ) WHERE _rn = 1 AND meta_action IN ('U', 'D')
         """
+
+
+def _apply_bump(schema: TableSchema, bump: dict[str, Any]) -> TableSchema:
+    """The next schema version after one manifest bump: an added column or relaxed nullability."""
+    if "column" in bump:
+        return schema.with_added_column(Column.from_bundled(bump["column"]))
+    if "nullable" in bump:
+        return schema.with_nullable_columns(bump["nullable"])
+    raise StoreError(f"{schema.qualified_name}: a schema bump with neither 'column' nor 'nullable': {bump}")
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

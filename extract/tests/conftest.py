@@ -19,6 +19,7 @@ LONGEST_FIRST = (
     "test_conformance_dap_cli.py",
     "test_sync_e2e.py",
     "test_dbt_key_tests.py",
+    "test_sync_required_nulls.py",
 )
 
 

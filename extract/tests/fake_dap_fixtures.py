@@ -413,11 +413,18 @@ def expected_records(store: Store, sql: str, schema: TableSchema, incremental: b
 
 # ---- parsing the server's files ------------------------------------------------------------------------
 def parse_records(
-    fmt: str, mode: str, data: bytes, schema: TableSchema, incremental: bool, csv_null: str = "empty"
+    fmt: str,
+    mode: str,
+    data: bytes,
+    schema: TableSchema,
+    incremental: bool,
+    csv_null: str = "empty",
+    jsonl_nulls: str = "omit",
 ) -> dict[tuple, dict]:
     """Parse one downloaded part (gzip for text formats) into ``{key: {ts, action, value}}``."""
     if fmt == "jsonl":
-        rows = [_from_jsonl(json.loads(line, parse_float=Decimal), schema) for line in _lines(data)]
+        explicit = jsonl_nulls == "explicit"
+        rows = [_from_jsonl(json.loads(line, parse_float=Decimal), schema, explicit) for line in _lines(data)]
     elif fmt == "tsv":
         lines = _lines(data)
         header = lines[0].split("\t")
@@ -464,7 +471,9 @@ def _check_ts(text: str) -> datetime:
     return parse_iso(text)
 
 
-def _from_jsonl(obj: dict[str, Any], schema: TableSchema) -> dict[str, Any]:
+def _from_jsonl(obj: dict[str, Any], schema: TableSchema, explicit_nulls: bool = False) -> dict[str, Any]:
+    """One JSONL record; null value properties must be omitted, or with ``explicit_nulls`` every
+    value property must be present (``"name":null`` when null)."""
     assert set(obj) <= {"meta", "key", "value"}, obj
     meta = obj["meta"]
     action = meta.get("action")
@@ -473,6 +482,9 @@ def _from_jsonl(obj: dict[str, Any], schema: TableSchema) -> dict[str, Any]:
         assert value is None, "delete rows carry no value"
     else:
         assert isinstance(value, dict)
+        if explicit_nulls:
+            assert set(value) == {c.name for c in schema.value_columns}, "every value property, null or not"
+            value = {k: v for k, v in value.items() if v is not None}
         value = {c.name: _typed_json(value[c.name], c) for c in schema.value_columns if c.name in value}
         for v in value.values():
             assert v is not None, "null properties must be omitted"
@@ -489,6 +501,8 @@ def _typed_json(value: Any, column: Column) -> Any:
         return {k: _typed_json(v, props[k]) for k, v in value.items()}
     if column.type == "string" and column.format == "date-time":
         return _check_ts(value)
+    if column.type == "string" and column.format == "date":
+        return date.fromisoformat(value)
     if column.type == "number" and not column.is_decimal:
         return float(value)
     if column.is_decimal:

@@ -57,8 +57,18 @@ def serving(institution: Institution, **config: object) -> Iterator[FakeDapServe
         advance=institution.advance,
         bump_schema=institution.bump_schema,
         reload=institution.reload,
+        relax_schema=institution.relax_schema,
+        null_required=institution.null_required,
     ) as server:
         yield server
+
+
+def cd2(*args: str, url: str, secret: str = DEFAULT_CLIENT_SECRET) -> subprocess.CompletedProcess[str]:
+    """``cd2 <args>`` as a user runs it (a new process), against the API at ``url``."""
+    env = dict(os.environ, DAP_API_URL=url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID, DAP_CLIENT_SECRET=secret)
+    return subprocess.run(
+        [sys.executable, "-m", "extract.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def fast_client(url: str, **kwargs: object) -> DapClient:

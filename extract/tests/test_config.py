@@ -87,6 +87,8 @@ def test_unknown_keys_and_wrong_types_are_one_line_naming_the_key(tmp_path: Path
         ("download_concurrency: two\n", ("download_concurrency", "positive integer")),
         ("publish: 3\n", ("publish", "true, false or a path")),
         ("max_retries: 0\n", ("max_retries", "positive integer")),
+        ("csv_null: none\n", ("csv_null", "empty or NULL")),
+        ("csv_null: NULL\n", ("csv_null", 'write "NULL", quoted')),  # YAML's null, not the word
     ):
         (tmp_path / "cd2.yml").write_text(text)
         for command in ("config", "status", "sync"):

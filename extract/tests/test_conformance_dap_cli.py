@@ -5,9 +5,10 @@ The ``tiny`` institution, with the made-up ``new_quizzes`` tables of
 temporary directory), is served in-process (no rate limits, jobs complete at once, small part
 files so results span several files). Then the real
 client lists tables, downloads schemas, snapshots every table of the four namespaces in all four
-formats and, after the institution has moved on (changes, a schema bump, a table reload), runs
-incrementals. Every downloaded file is parsed by our own independent parsers and compared row by
-row, value by value, with the ground truth computed by DuckDB from the store's change log.
+formats and, after the institution has moved on (changes, a schema bump, a nullability-only bump
+with rows holding NULLs in columns the schema calls required, a table reload), runs incrementals.
+Every downloaded file is parsed by our own independent parsers and compared row by row, value by
+value, with the ground truth computed by DuckDB from the store's change log.
 
 A window test pins the incremental interval (``since < meta.ts <= until``) with both ends on
 commit times, and a determinism test checks that two stores generated independently with the
@@ -66,6 +67,9 @@ ROWS_PER_FILE = 4_000  # web_logs and a few other tables span several part files
 CLI_PARALLELISM = 8  # concurrent dap processes: each handles its tables one by one and mostly waits
 ADVANCE_HOURS = (5.0, 7.0)
 BUMPED_TABLE = "canvas.enrollments"
+RELAXED_TABLE = "canvas.courses"  # CD2's 2026-04-27 kind of bump: required columns become nullable
+NULLED_TABLES = (RELAXED_TABLE, "canvas_logs.web_logs")  # rows re-sent with their required columns NULL
+NULLED_ROWS = 10
 RELOADED_TABLE = "canvas.assignments"
 EIO = 5  # the CLI's exit code for failed operations
 FILE_SUFFIXES = {"jsonl": ".json.gz", "csv": ".csv.gz", "tsv": ".tsv.gz", "parquet": ".parquet"}
@@ -98,13 +102,15 @@ def serve_config(cache_dir: Path) -> ServerConfig:
 
 
 def serve(institution: Institution, config: ServerConfig) -> FakeDapServer:
-    """A fake server for ``institution`` whose hooks move it on (advance, schema bump, reload)."""
+    """A fake server for ``institution`` whose hooks move it on (advance, schema bumps, NULLs, reload)."""
     return FakeDapServer(
         institution.store,
         config,
         advance=institution.advance,
         bump_schema=institution.bump_schema,
         reload=institution.reload,
+        relax_schema=institution.relax_schema,
+        null_required=institution.null_required,
     )
 
 
@@ -159,23 +165,28 @@ class Changes:
     since: datetime
     until: datetime
     bumped_version: int
+    relaxed_version: int
     reloaded_at: datetime
     runs: dict[tuple[str, str], DapRun]
 
 
 @pytest.fixture(scope="module")
 def changes(world: World, snapshot_runs: dict[tuple[str, str], DapRun]) -> Changes:
-    """Move the institution on (changes, a schema bump, a reload), then run every incremental."""
+    """Move the institution on (changes, a schema bump, a nullability-only bump and rows with NULLs
+    in required columns, a reload), then run every incremental."""
     since = world.snapshot_at
     world.server.advance(ADVANCE_HOURS[0])
     bumped_version = world.server.bump_schema(BUMPED_TABLE)
+    relaxed_version = world.server.relax_schema(RELAXED_TABLE)
+    for qname in NULLED_TABLES:
+        world.server.null_required(qname, rows=NULLED_ROWS)
     world.server.advance(ADVANCE_HOURS[1])
     reloaded_at = world.server.reload(RELOADED_TABLE)
     jobs = {
         (fmt, ns): every_table("incremental", ns, fmt, "--since", iso_z(since)) for fmt in FORMATS for ns in NAMESPACES
     }
     runs = run_many(world, jobs, "incremental")
-    return Changes(since, world.store.now, bumped_version, reloaded_at, runs)
+    return Changes(since, world.store.now, bumped_version, relaxed_version, reloaded_at, runs)
 
 
 # ---- checks shared by the snapshot and incremental tests ----------------------------------------------
@@ -408,6 +419,37 @@ def test_bumped_schema_is_served_with_its_new_version(world: World, changes: Cha
     served_columns = set(saved["schema"]["properties"]["value"]["properties"])
     store_columns = {c.name for c in bumped.value_columns}
     assert served_columns == store_columns
+
+
+@pytest.mark.conformance
+def test_relaxed_schema_is_served_with_its_new_version_and_only_nullability_changed(
+    world: World, changes: Changes
+) -> None:
+    namespace, table = RELAXED_TABLE.split(".", 1)
+    out = world.workdir / "schemas-after-relax"
+    run = run_dap(
+        world.target,
+        ["schema", "--namespace", namespace, "--table", table, "--output-directory", str(out)],
+        cwd=world.workdir,
+    )
+    assert run.returncode == 0, run.describe()
+    before = world.store.schema(RELAXED_TABLE, changes.since)
+    assert changes.relaxed_version == world.store.schema(RELAXED_TABLE, world.store.now).version == before.version + 1
+    saved = json.loads((out / f"{table}_schema_version_{changes.relaxed_version}.json").read_text(encoding="utf-8"))
+    value, old_value = saved["schema"]["properties"]["value"], before.to_dap_schema()["properties"]["value"]
+    assert old_value["required"] and "required" not in value  # every required value column relaxed
+    assert value["properties"] == old_value["properties"]
+    assert saved["schema"]["properties"]["key"] == before.to_dap_schema()["properties"]["key"]
+
+
+@pytest.mark.conformance
+def test_changes_hold_rows_with_nulls_in_required_columns(world: World, changes: Changes) -> None:
+    """The incrementals compared above carry them (the comparison would not notice their absence)."""
+    for qname in NULLED_TABLES:
+        required = [c.name for c in world.store.schema(qname, world.snapshot_at).required_value_columns]
+        window = window_truth(world.con, world.store, qname, changes.since, changes.until)
+        nulled = [r for r in window.values() if r.action == "U" and all(r.values[c] is None for c in required)]
+        assert len(nulled) >= NULLED_ROWS // 2, f"{qname}: only {len(nulled)} rows with NULLs in {required}"
 
 
 def change_times(world: World, qname: str, since: datetime, until: datetime) -> list[datetime]:

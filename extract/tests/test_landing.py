@@ -374,6 +374,64 @@ def test_expanded_mode_rebuilds_nested_objects(tmp_path: Path) -> None:
     assert rows == [(1, {"color": "red\ttab", "size": 3}), (2, None), (3, {"color": None, "size": 7})]
 
 
+def _land_file(path: Path, fmt: str, csv_null: str | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    spec = BatchSpec(
+        schema=SCHEMA,
+        kind="snapshot",
+        reason="t",
+        fmt=fmt,
+        files=[path],
+        watermark=datetime(2026, 9, 2),
+        csv_null=csv_null,
+    )
+    land_batch(con, spec)
+    return con
+
+
+CSV_NULL_WORD_LINES = [
+    # every value cell the bare word NULL
+    "2026-09-01T00:00:00Z,1," + ",".join(["NULL"] * len(VALUE_COLS)),
+    # the string "NULL" (quoted) and unquoted empty fields
+    '2026-09-01T00:00:00Z,2,"NULL"' + "," * (len(VALUE_COLS) - 1),
+    # an empty string (quoted), ordinary values
+    '2026-09-01T00:00:00Z,3,"",1.5,2.25,true,2026-08-03T00:00:00Z,2026-08-03,'
+    '00000000-0000-4000-8000-000000000003,"{""size"":3}","[""a""]"',
+]
+
+
+@pytest.mark.parametrize(("csv_null", "name_of_row_1"), [(None, "NULL"), ("NULL", None)])
+def test_csv_null_word_is_null_in_every_typed_column_and_in_text_by_the_setting(
+    tmp_path: Path, csv_null: str | None, name_of_row_1: str | None
+) -> None:
+    """DAP's CSV NULL is an empty field or the bare word NULL (its docs say both). Neither may
+    reject a row: the word is NULL wherever the type cannot hold it; in text, the setting decides."""
+    path = tmp_path / "nulls.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(_header(False)) + "\n" + "".join(line + "\n" for line in CSV_NULL_WORD_LINES))
+    rows = {r[0]: r for r in landed_rows(_land_file(path, "csv", csv_null))}
+    assert sorted(rows) == [1, 2, 3]
+    # id, action, ts, name, score, points, active, created_at, day, ref, settings, tags
+    assert rows[1][3] == name_of_row_1 and rows[1][4:] == (None,) * 8
+    assert rows[2][3] == "NULL" and rows[2][4:] == (None,) * 8  # quoted: the text, whatever the setting
+    assert rows[3][3] == "" and rows[3][4] == 1.5 and rows[3][10] == '{"size":3}'
+
+
+def test_jsonl_null_as_absent_or_explicit_lands_the_same(tmp_path: Path) -> None:
+    """DAP's JSONL omits a null value property (its older example writes ``"name": null``)."""
+    explicit = tmp_path / "explicit.json.gz"
+    with gzip.open(explicit, "wt", encoding="utf-8") as handle:
+        for row in ROWS:
+            value = {c: row[c] for c in VALUE_COLS}
+            value["points"] = None if value["points"] is None else float(value["points"])
+            handle.write(json.dumps({"meta": {"ts": row["ts"]}, "key": {"id": row["id"]}, "value": value}) + "\n")
+    with gzip.open(explicit, "rt", encoding="utf-8") as handle:
+        assert sum('": null' in line for line in handle) >= 5
+    omitted = landed_rows(land(tmp_path, "jsonl", incremental=False))
+    assert landed_rows(_land_file(explicit, "jsonl")) == omitted
+    assert len(omitted) == len(ROWS) and any(r[3] is None for r in omitted)
+
+
 # ---- failures of the transaction itself, and a full disk ----------------------------------------------
 class CommitFails:
     """A connection whose COMMIT fails the way DuckDB's does: the transaction is gone (rolled back)

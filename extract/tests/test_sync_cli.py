@@ -15,7 +15,7 @@ from extract.dap.auth import Credentials
 from extract.dap.client import DapClient
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault
 from extract.synth import Institution
-from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
+from extract.tests.sync_helpers import cd2, fresh_institution, replay_mismatches, serving
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +28,6 @@ def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def institution(synth_cache: Path, tmp_path: Path) -> Institution:
     return fresh_institution(synth_cache, tmp_path / "store")
-
-
-def cd2(*args: str, url: str, secret: str = DEFAULT_CLIENT_SECRET) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DAP_API_URL=url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID, DAP_CLIENT_SECRET=secret)
-    return subprocess.run(
-        [sys.executable, "-m", "extract.cli", *args], env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def test_sync_status_and_no_secrets_in_any_output(institution: Institution, tmp_path: Path) -> None:
