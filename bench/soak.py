@@ -211,7 +211,7 @@ class Soak:
             command = h.cd2_command(
                 "run", "--config", str(config), "--progress", "never", "--no-docs", "--no-rate-limit"
             )
-            tables = server.store.tables()
+            tables = h.default_tables(server.store)  # cd2.yml here names no namespace
             for number in range(1, n + 1):
                 if number > 1:
                     server.advance(self.args.hours)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from extract.config import RunConfig
 from extract.dap.auth import Credentials
 from extract.dap.client import DapClient, DownloadPolicy
 from extract.dap.transport import RetryPolicy
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
     from extract.synth import Institution
 
 WEB_LOGS = "canvas_logs.web_logs"
+DEFAULT_NAMESPACES = tuple(RunConfig().namespaces)  # what cd2 syncs when nothing names namespaces
+
+
+def default_tables(store: Store) -> list[str]:
+    """The store's tables that a ``cd2 sync`` without namespace settings takes (not catalog)."""
+    return [q for q in store.tables() if q.split(".", 1)[0] in DEFAULT_NAMESPACES]
+
+
 RETENTION = timedelta(days=30)
 
 
@@ -676,7 +685,7 @@ class SyncKillBench:
         self.env = cli_env(server.url)
         self.table_args = ("--table", ",".join(t.split(".", 1)[1] for t in tables)) if tables else ()
         store = server.store
-        checked = list(tables or store.tables())
+        checked = list(tables or default_tables(store))
         self.base = work / "base.duckdb"
         done = self._sync(self.base)
         assert done.returncode == 0, done.output[-3000:]

@@ -50,7 +50,7 @@ from extract.sync.progress import LogReporter
 from extract.sync.runner import SyncOptions, SyncRunner, _checked_work_dir
 from extract.synth import Institution
 from extract.tests.dbt_helpers import DBT, ROOT
-from extract.tests.sync_helpers import fresh_institution, replay_mismatches, run_sync, serving
+from extract.tests.sync_helpers import default_tables, fresh_institution, replay_mismatches, run_sync, serving
 from extract.unchanged import dbt_vars
 
 REFERENCE_SCHEMAS = ROOT.parent / "shared" / "cd2_schema"
@@ -441,8 +441,7 @@ def test_sync_of_a_hostile_api_touches_nothing_but_its_own_tables(institution: I
     (home / "keep.txt").write_text("keep home", encoding="utf-8")
     (data / "notes.txt").write_text("keep data", encoding="utf-8")
     before = _tree(home, db)
-    # what `cd2 sync` takes by default (cd2.yml: canvas and canvas_logs)
-    legit = [q for q in institution.store.tables() if q.split(".", 1)[0] in ("canvas", "canvas_logs")]
+    legit = default_tables(institution.store)  # what `cd2 sync` takes when nothing names namespaces
     with serving(institution, hostile_names=True) as server:
         env = dict(os.environ, DAP_API_URL=server.url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID)
         env["DAP_CLIENT_SECRET"] = DEFAULT_CLIENT_SECRET

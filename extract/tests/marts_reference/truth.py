@@ -71,7 +71,9 @@ def load_truth(db: Path, store: Store, *, secret: str, earlier: list[Truth] | No
     """Ground truth at the store's clock; web_logs history since the database's first web_logs sync."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = {qname.split(".", 1)[1]: _rows(con, store, qname) for qname in store.tables() if qname != WEB_LOGS}
+        tables = {  # the marts read canvas only (catalog has tables of the same names)
+            qname.split(".", 1)[1]: _rows(con, store, qname) for qname in store.tables("canvas")
+        }
         web_logs = _rows(con, store, WEB_LOGS)
     finally:
         con.close()
