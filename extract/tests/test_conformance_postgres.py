@@ -49,7 +49,11 @@ from extract.tests.conformance.truth import (
 )
 
 PG_SERVICE = REPO_ROOT / "scripts" / "postgres_service.sh"
-TABLES = {"canvas": ("accounts", "courses", "enrollments", "submissions"), "canvas_logs": ("web_logs",)}
+TABLES = {
+    "canvas": ("accounts", "courses", "enrollments", "submissions"),
+    "canvas_logs": ("web_logs",),
+    "catalog": ("products", "enrollments"),  # a second namespace, with decimals and a table named like canvas's
+}
 ADVANCE_HOURS = (6.0, 6.0)
 BUMPED_TABLE = "canvas.courses"  # syncdb must ALTER the replica to add the new column
 PG_START_TIMEOUT_S = 180
