@@ -3,7 +3,7 @@
 
 {#- The URL's path (scheme and host dropped) starts with /api/. -#}
 {% macro cd2_is_api_request(url_path='url_path') -%}
-    coalesce(regexp_matches({{ url_path }}, '^([A-Za-z][A-Za-z0-9+.-]*://[^/]*)?/api/'), false)
+    coalesce({{ cd2_regexp_matches(url_path, "'^([A-Za-z][A-Za-z0-9+.-]*://[^/]*)?/api/'") }}, false)
 {%- endmacro %}
 
 {#- A documented approximation of a page view: a successful (2xx/304) GET answered by a known

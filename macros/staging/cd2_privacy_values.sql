@@ -26,11 +26,11 @@
     {%- set column = adapter.quote(name) -%}
     case
         when {{ column }} is null or {{ column }} in ({{ cd2_truncation_marker_list() }}) then null
-        when regexp_matches({{ column }}, '(?i)canvas(studentapp|teacher|parent)|candroid|icanvas') then 'mobile_app'
-        when regexp_matches({{ column }}, '(?i)bot|crawler|spider|curl|python-requests') then 'bot'
-        when regexp_matches({{ column }}, '(?i)ipad|tablet') then 'tablet'
-        when regexp_matches({{ column }}, '(?i)mobile|iphone|android') then 'mobile'
-        when regexp_matches({{ column }}, '(?i)windows|macintosh|x11|cros|linux') then 'desktop'
+        when {{ cd2_regexp_matches(column, "'(?i)canvas(studentapp|teacher|parent)|candroid|icanvas'") }} then 'mobile_app'
+        when {{ cd2_regexp_matches(column, "'(?i)bot|crawler|spider|curl|python-requests'") }} then 'bot'
+        when {{ cd2_regexp_matches(column, "'(?i)ipad|tablet'") }} then 'tablet'
+        when {{ cd2_regexp_matches(column, "'(?i)mobile|iphone|android'") }} then 'mobile'
+        when {{ cd2_regexp_matches(column, "'(?i)windows|macintosh|x11|cros|linux'") }} then 'desktop'
         else 'other'
     end
 {%- endmacro %}

@@ -38,11 +38,13 @@ flagged as (
     select
         *,
         coalesce(
-            date_diff('microsecond', previous_request_ts, request_ts) >= {{ gap_microseconds }},
+            {{ cd2_microseconds_between('previous_request_ts', 'request_ts') }}
+            >= {{ gap_microseconds }},
             true
         ) as is_session_start,
         coalesce(
-            date_diff('microsecond', request_ts, next_request_ts) >= {{ gap_microseconds }},
+            {{ cd2_microseconds_between('request_ts', 'next_request_ts') }}
+            >= {{ gap_microseconds }},
             true
         ) as is_session_end
     from ordered
@@ -76,7 +78,7 @@ final as (
         is_session_start,
         case
             when not is_session_end
-                then date_diff('microsecond', request_ts, next_request_ts)
+                then {{ cd2_microseconds_between('request_ts', 'next_request_ts') }}
             else 0
         end as active_microseconds,
         external_tool_id,

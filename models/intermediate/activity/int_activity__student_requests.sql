@@ -141,7 +141,9 @@ final as (
         case
             when is_lti_launch and web_application_action = 'show'
                 then cast(
-                    nullif(regexp_extract(url_path, '/external_tools/([0-9]+)', 1), '') as bigint
+                    nullif(
+                        {{ cd2_regexp_group('url_path', "'/external_tools/([0-9]+)'") }}, ''
+                    ) as bigint
                 )
         end as external_tool_id,
         is_api,

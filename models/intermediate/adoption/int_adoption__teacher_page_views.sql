@@ -54,7 +54,7 @@ teacher_requests as (
     where
         -- masquerading (T15): an administrator acting as the teacher is not the teacher
         web_logs.real_user_id is null
-        and web_logs.timestamp >= as_of.as_of_ts - interval 30 days
+        and web_logs.timestamp >= as_of.as_of_ts - interval '30 days'
         and web_logs.timestamp <= as_of.as_of_ts
 
 ),

@@ -116,18 +116,29 @@ candidates as (
 
 ),
 
+ranked_candidates as (
+
+    select
+        user_id,
+        pseudonym_id,
+        preference,
+        row_number() over (
+            partition by user_id
+            order by preference asc, rank_in_preference asc
+        ) as rank_of_candidate
+    from candidates
+    where user_id is not null
+
+),
+
 chosen as (
 
     select
         user_id,
         pseudonym_id,
         preference
-    from candidates
-    where user_id is not null
-    qualify row_number() over (
-        partition by user_id
-        order by preference asc, rank_in_preference asc
-    ) = 1
+    from ranked_candidates
+    where rank_of_candidate = 1
 
 ),
 

@@ -71,7 +71,7 @@ assignment_stats as (
         count(*) filter (where is_new_quiz_only) as n_new_quizzes,
         sum(points_possible) as total_points_possible,
         avg(points_possible) as avg_points_possible,
-        quantile_cont(points_possible, 0.5) as median_points_possible,
+        {{ cd2_percentile_cont('points_possible', 0.5) }} as median_points_possible,
         max(points_possible) as max_points_possible
     from published_assignments
     group by 1

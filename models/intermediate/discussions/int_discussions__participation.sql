@@ -43,9 +43,9 @@ first_posts as (
         user_id,
         course_id,
         discussion_topic_id,
-        arg_min(week_in_term, created_at) as week_in_term,
-        (epoch_us(min(created_at)) - epoch_us(any_value(topic_posted_at))) / 3600000000.0
-            as hours_to_first_post
+        {{ cd2_arg_min('week_in_term', 'created_at') }} as week_in_term,
+        {{ cd2_microseconds_between('any_value(topic_posted_at)', 'min(created_at)') }}
+        / 3600000000.0 as hours_to_first_post
     from weeked
     where is_post
     group by 1, 2, 3
@@ -131,7 +131,7 @@ final as (
         ) as n_topics_participated,
         avg(entry_length) filter (where event_type = 'entry') as avg_entry_length,
         count(*) filter (where event_type = 'reply_received') as replies_received,
-        quantile_cont(hours_to_first_post, 0.5) filter (
+        {{ cd2_percentile_cont('hours_to_first_post', 0.5) }} filter (
             where event_type = 'first_post'
         ) as median_hours_to_first_post,
         min(created_at) filter (where event_type = 'entry') as first_entry_at,

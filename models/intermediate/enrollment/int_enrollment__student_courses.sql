@@ -25,7 +25,7 @@ final as (
         any_value(term_id) as term_id,
         count(*) as n_enrollments,
         count(distinct course_section_id) as n_sections,
-        arg_min(effective_status, status_rank) as effective_status,
+        {{ cd2_arg_min('effective_status', 'status_rank') }} as effective_status,
         bool_or(is_active) as is_active,
         min(created_at) as first_enrolled_at,
         max(last_activity_at) as last_activity_at,

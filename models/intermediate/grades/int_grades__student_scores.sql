@@ -24,7 +24,7 @@ scores as (
 
 ),
 
-kept_scores as (
+ranked_scores as (
 
     -- course totals: Canvas sets course_score when neither a grading period nor an assignment
     -- group is set; both are also checked, defensively. Group rows: course_score false.
@@ -37,7 +37,11 @@ kept_scores as (
         unposted_current_score,
         unposted_final_score,
         override_score,
-        updated_at as score_updated_at
+        updated_at as score_updated_at,
+        row_number() over (
+            partition by enrollment_id, course_score, assignment_group_id
+            order by updated_at desc nulls last, score_id desc
+        ) as rank_of_score
     from scores
     where
         workflow_state = 'active'
@@ -45,10 +49,23 @@ kept_scores as (
             (course_score and assignment_group_id is null and grading_period_id is null)
             or (not course_score and assignment_group_id is not null)
         )
-    qualify row_number() over (
-        partition by enrollment_id, course_score, assignment_group_id
-        order by updated_at desc nulls last, score_id desc
-    ) = 1
+
+),
+
+kept_scores as (
+
+    select
+        enrollment_id,
+        assignment_group_id,
+        is_course_score,
+        current_score,
+        final_score,
+        unposted_current_score,
+        unposted_final_score,
+        override_score,
+        score_updated_at
+    from ranked_scores
+    where rank_of_score = 1
 
 ),
 

@@ -147,7 +147,7 @@ combined as (
             discussion_activity.last_discussion_ts
         ) as last_participation_ts,
         -- whole days elapsed (24 h periods)
-        (epoch_us(as_of.as_of_ts) - epoch_us(last_activity_ts)) // 86400000000
+        {{ cd2_microseconds_between('last_activity_ts', 'as_of.as_of_ts') }} // 86400000000
             as days_since_last_activity,
         as_of.as_of_ts
     from active_students

@@ -73,7 +73,7 @@ course_metrics as (
             where courses_in_scope.has_students and courses_in_scope.has_syllabus
         ) as n_courses_with_syllabus,
         count(courses_in_scope.pct_students_active_7d) as n_courses_with_activity_rate,
-        quantile_cont(courses_in_scope.pct_students_active_7d, 0.5)
+        {{ cd2_percentile_cont('courses_in_scope.pct_students_active_7d', 0.5) }}
             as median_pct_students_active_7d,
         cast(sum(courses_in_scope.teacher_page_views_30d) as bigint) as teacher_page_views_30d
     from course_accounts

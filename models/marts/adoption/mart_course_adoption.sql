@@ -91,7 +91,7 @@ recent_counts as (
     select
         student_last_activity.course_id,
         count(*) filter (
-            where student_last_activity.last_activity_ts >= as_of.as_of_ts - interval 7 days
+            where student_last_activity.last_activity_ts >= as_of.as_of_ts - interval '7 days'
         ) as n_students_active_7d
     from student_last_activity
     cross join as_of

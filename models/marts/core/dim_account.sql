@@ -45,7 +45,7 @@ paths as (
     select
         ancestry.account_id,
         max(ancestry.distance) as depth,  -- noqa: RF04
-        list(ancestry.ancestor_id order by ancestry.distance desc) as account_id_path,
+        array_agg(ancestry.ancestor_id order by ancestry.distance desc) as account_id_path,
         string_agg(
             coalesce(ancestors.name, '#' || cast(ancestry.ancestor_id as varchar)),
             ' > '

@@ -22,7 +22,7 @@ course_totals as (
         count(distinct user_key) as n_students,
         count(effective_score) as n_graded,
         avg(effective_score) as mean_score,
-        quantile_cont(effective_score, 0.5) as median_score,
+        {{ cd2_percentile_cont('effective_score', 0.5) }} as median_score,
         count(
             case when effective_score < {{ var('cd2_grade_dfw_threshold') }} then 1 end
         ) / nullif(count(effective_score), 0) as pct_below_threshold

@@ -92,10 +92,11 @@ joined as (
         -- Canvas gives classic quizzes one extra minute (missing: by the assignment's type,
         -- late: by the submission's type)
         case
-            when assignment_rules.is_quiz then interval 1 minute else interval 0 minute
+            when assignment_rules.is_quiz then interval '1 minute' else interval '0 minutes'
         end as missing_grace,
         case
-            when kept.submission_type = 'online_quiz' then interval 1 minute else interval 0 minute
+            when kept.submission_type = 'online_quiz' then interval '1 minute'
+            else interval '0 minutes'
         end as late_grace
     from kept
     left join assignment_rules on kept.assignment_id = assignment_rules.assignment_id
@@ -211,11 +212,13 @@ final as (
             when statused.cached_due_date is not null
                 then greatest(
                     0,
-                    (epoch_us(statused.submitted_at) - epoch_us(statused.cached_due_date))
+                    {{ cd2_microseconds_between(
+                        'statused.cached_due_date', 'statused.submitted_at'
+                    ) }}
                     // 1000000
                 )
         end as seconds_late,
-        (epoch_us(statused.cached_due_date) - epoch_us(statused.submitted_at))
+        {{ cd2_microseconds_between('statused.submitted_at', 'statused.cached_due_date') }}
         / 3600000000.0 as hours_before_due,
         statused.is_submitted,
         statused.is_past_due,

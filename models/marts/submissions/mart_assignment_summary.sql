@@ -71,7 +71,7 @@ waiting as (
                 then 'group ' || cast(submissions.group_id as varchar)
             else 'submission ' || cast(submissions.submission_id as varchar)
         end as grading_unit,
-        (epoch_us(submissions.graded_at) - epoch_us(submissions.submitted_at))
+        {{ cd2_microseconds_between('submissions.submitted_at', 'submissions.graded_at') }}
         / 3600000000.0 as hours_to_grade
     from submissions
     left join graded_as_group on submissions.assignment_id = graded_as_group.assignment_id
@@ -91,10 +91,10 @@ per_assignment as (
         count(*) filter (where timeliness_status = 'late') as n_late,
         count(*) filter (where is_waiting) as needs_grading_count,
         count(distinct grading_unit) filter (where is_waiting) as needs_grading_group_count,
-        quantile_cont(score, 0.25) as score_p25,
-        quantile_cont(score, 0.5) as score_median,
-        quantile_cont(score, 0.75) as score_p75,
-        quantile_cont(hours_to_grade, 0.5) filter (
+        {{ cd2_percentile_cont('score', 0.25) }} as score_p25,
+        {{ cd2_percentile_cont('score', 0.5) }} as score_median,
+        {{ cd2_percentile_cont('score', 0.75) }} as score_p75,
+        {{ cd2_percentile_cont('hours_to_grade', 0.5) }} filter (
             where graded_at >= submitted_at
         ) as median_hours_to_grade,
         cast(coalesce(sum(n_comments), 0) as bigint) as n_comments

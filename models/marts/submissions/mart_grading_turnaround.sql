@@ -53,11 +53,11 @@ handed_in as (
         ) }} as week_in_term,
         courses.week1_start_local_date,
         coalesce(submissions.graded_at >= submissions.submitted_at, false) as is_graded_after,
-        (epoch_us(submissions.graded_at) - epoch_us(submissions.submitted_at))
+        {{ cd2_microseconds_between('submissions.submitted_at', 'submissions.graded_at') }}
         / 3600000000.0 as hours_to_grade,
         feedback.submission_id is not null as has_feedback,
         -- old enough for the 7-day test to be decided
-        submissions.submitted_at <= submissions.data_as_of - interval 7 day as is_week_old
+        submissions.submitted_at <= submissions.data_as_of - interval '7 days' as is_week_old
     from submissions
     inner join courses on submissions.course_id = courses.course_id
     left join feedback on submissions.submission_id = feedback.submission_id
@@ -78,7 +78,7 @@ per_week as (
         count(distinct user_key) as n_students,
         count(*) as n_submitted,
         count(*) filter (where is_graded_after) as n_graded,
-        quantile_cont(hours_to_grade, 0.5) filter (
+        {{ cd2_percentile_cont('hours_to_grade', 0.5) }} filter (
             where is_graded_after
         ) as median_hours_to_grade,
         count(*) filter (where is_week_old) as n_submitted_7d_ago,
