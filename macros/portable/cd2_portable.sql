@@ -72,3 +72,45 @@
 {% macro duckdb__cd2_regexp_group(text, pattern) -%}
     regexp_extract({{ text }}, {{ pattern }}, 1)
 {%- endmacro %}
+
+
+{#- `numerator` divided by `denominator`, both integers, truncated toward zero (an integer). -#}
+{% macro cd2_integer_divide(numerator, denominator) %}
+    {{- return(adapter.dispatch('cd2_integer_divide', 'cd2')(numerator, denominator)) -}}
+{% endmacro %}
+
+{% macro default__cd2_integer_divide(numerator, denominator) -%}
+    (({{ numerator }}) / {{ denominator }})
+{%- endmacro %}
+
+{% macro duckdb__cd2_integer_divide(numerator, denominator) -%}
+    (({{ numerator }}) // {{ denominator }})
+{%- endmacro %}
+
+
+{#- A select-list expression giving one row per day from `first_date` to `last_date` (dates). -#}
+{% macro cd2_each_day(first_date, last_date) %}
+    {{- return(adapter.dispatch('cd2_each_day', 'cd2')(first_date, last_date)) -}}
+{% endmacro %}
+
+{% macro default__cd2_each_day(first_date, last_date) -%}
+    cast(generate_series({{ first_date }}, {{ last_date }}, interval '1 day') as date)
+{%- endmacro %}
+
+{% macro duckdb__cd2_each_day(first_date, last_date) -%}
+    cast(unnest(generate_series({{ first_date }}, {{ last_date }}, interval 1 day)) as date)
+{%- endmacro %}
+
+
+{#- The English name of a date's weekday (`Monday` … `Sunday`). -#}
+{% macro cd2_day_name(date) %}
+    {{- return(adapter.dispatch('cd2_day_name', 'cd2')(date)) -}}
+{% endmacro %}
+
+{% macro default__cd2_day_name(date) -%}
+    to_char({{ date }}, 'FMDay')
+{%- endmacro %}
+
+{% macro duckdb__cd2_day_name(date) -%}
+    dayname({{ date }})
+{%- endmacro %}

@@ -147,8 +147,9 @@ combined as (
             discussion_activity.last_discussion_ts
         ) as last_participation_ts,
         -- whole days elapsed (24 h periods)
-        {{ cd2_microseconds_between('last_activity_ts', 'as_of.as_of_ts') }} // 86400000000
-            as days_since_last_activity,
+        {{ cd2_integer_divide(
+            cd2_microseconds_between('last_activity_ts', 'as_of.as_of_ts'), 86400000000
+        ) }} as days_since_last_activity,
         as_of.as_of_ts
     from active_students
     cross join as_of

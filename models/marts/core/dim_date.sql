@@ -25,7 +25,7 @@ bounds as (
 
 spine as (
 
-    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day
+    select {{ cd2_each_day('first_day', 'last_day') }} as date_day
     from bounds
     where first_day is not null and last_day is not null
 
@@ -35,15 +35,15 @@ final as (
 
     select
         spine.date_day,
-        year(spine.date_day) as calendar_year,
-        month(spine.date_day) as calendar_month,
-        day(spine.date_day) as day_of_month,
-        isodow(spine.date_day) as day_of_week,
-        dayname(spine.date_day) as day_name,
+        cast(extract(year from spine.date_day) as bigint) as calendar_year,
+        cast(extract(month from spine.date_day) as bigint) as calendar_month,
+        cast(extract(day from spine.date_day) as bigint) as day_of_month,
+        cast(extract(isodow from spine.date_day) as bigint) as day_of_week,
+        {{ cd2_day_name('spine.date_day') }} as day_name,
         cast(date_trunc('week', spine.date_day) as date) as iso_week_start,
-        isoyear(spine.date_day) as iso_year,
-        week(spine.date_day) as iso_week,
-        isodow(spine.date_day) in (6, 7) as is_weekend,
+        cast(extract(isoyear from spine.date_day) as bigint) as iso_year,
+        cast(extract(week from spine.date_day) as bigint) as iso_week,
+        extract(isodow from spine.date_day) in (6, 7) as is_weekend,
         spine.date_day <= as_of.as_of_local_date as is_past_or_today,
         as_of.as_of_ts as data_as_of
     from spine

@@ -212,10 +212,10 @@ final as (
             when statused.cached_due_date is not null
                 then greatest(
                     0,
-                    {{ cd2_microseconds_between(
-                        'statused.cached_due_date', 'statused.submitted_at'
+                    {{ cd2_integer_divide(
+                        cd2_microseconds_between('statused.cached_due_date', 'statused.submitted_at'),
+                        1000000
                     ) }}
-                    // 1000000
                 )
         end as seconds_late,
         {{ cd2_microseconds_between('statused.submitted_at', 'statused.cached_due_date') }}
