@@ -114,3 +114,17 @@
 {% macro duckdb__cd2_day_name(date) -%}
     dayname({{ date }})
 {%- endmacro %}
+
+
+{#- The first `count` parts of `text` split on `separator`, joined by it again. -#}
+{% macro cd2_first_parts(text, separator, count) %}
+    {{- return(adapter.dispatch('cd2_first_parts', 'cd2')(text, separator, count)) -}}
+{% endmacro %}
+
+{% macro default__cd2_first_parts(text, separator, count) -%}
+    array_to_string((string_to_array({{ text }}, {{ separator }}))[1:{{ count }}], {{ separator }})
+{%- endmacro %}
+
+{% macro duckdb__cd2_first_parts(text, separator, count) -%}
+    array_to_string(string_split({{ text }}, {{ separator }})[1:{{ count }}], {{ separator }})
+{%- endmacro %}

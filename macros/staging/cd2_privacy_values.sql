@@ -1,12 +1,13 @@
 {#- Reductions staging applies to personal columns (policy: extract/dbtgen/pii.py, DECISIONLOG.md). -#}
 
-{#- IPv4 keeps its /24 network (last octet 0); IPv6 keeps its /48 (first three groups, `::`). -#}
+{#- IPv4 keeps its /24 network (last octet 0); IPv6 keeps its /48: the first three groups written
+    before any `::` (fewer when `::` comes sooner: those groups are zero), then `::`. -#}
 {% macro cd2_ip_prefix(name) -%}
     {%- set column = adapter.quote(name) -%}
     case
         when {{ column }} is null then null
-        when contains(cast({{ column }} as varchar), ':')
-            then array_to_string(string_split(cast({{ column }} as varchar), ':')[1:3], ':') || '::'
+        when strpos(cast({{ column }} as varchar), ':') > 0
+            then {{ cd2_first_parts("split_part(cast(" ~ column ~ " as varchar), '::', 1)", "':'", 3) }} || '::'
         else regexp_replace(cast({{ column }} as varchar), '\.[0-9]+$', '.0')
     end
 {%- endmacro %}
