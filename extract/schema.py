@@ -312,13 +312,17 @@ class TableSchema:
         if not wanted:
             raise ValueError(f"{self.qualified_name}: name at least one column to make nullable")
         for name in wanted:
-            column = self.column(name)  # KeyError for an unknown name
-            if name in self.primary_key:
-                raise ValueError(f"{self.qualified_name}.{name} is a key column; keys are never null")
-            if column.nullable:
+            if self.value_column(name).nullable:
                 raise ValueError(f"{self.qualified_name}.{name} is already nullable")
         relaxed = tuple(replace(c, nullable=True) if c.name in wanted else c for c in self.columns)
         return replace(self, version=self.version + 1, columns=relaxed)
+
+    def value_column(self, name: str) -> Column:
+        """The value column ``name``: ``KeyError`` for an unknown name, ``ValueError`` for a key."""
+        column = self.column(name)
+        if name in self.primary_key:
+            raise ValueError(f"{self.qualified_name}.{name} is a key column; keys are never null")
+        return column
 
     @property
     def required_value_columns(self) -> tuple[Column, ...]:
@@ -455,13 +459,22 @@ def _schemas_in(dirs: tuple[Path, ...]) -> dict[str, TableSchema]:
                     raise ValueError(f"{path} holds the schema of {schema.qualified_name}")
                 check_name("table", schema.name)
                 found.setdefault(schema.qualified_name, schema)
-    ordered = sorted(found.values(), key=lambda s: (s.namespace != "canvas", s.namespace, s.name))
-    return {s.qualified_name: s for s in ordered}
+    return {s.qualified_name: s for s in in_schema_order(found.values())}
+
+
+def in_schema_order(schemas: Iterable[TableSchema]) -> list[TableSchema]:
+    """``canvas`` first, then the other namespaces in name order; tables in name order within each."""
+    return sorted(schemas, key=lambda s: (s.namespace != "canvas", s.namespace, s.name))
+
+
+def namespaces_of(schemas: Iterable[TableSchema]) -> list[str]:
+    """The namespaces of ``schemas``, each once, in their order."""
+    return list(dict.fromkeys(s.namespace for s in schemas))
 
 
 def namespaces() -> list[str]:
     """The namespaces of the bundled schemas, ``canvas`` first."""
-    return list(dict.fromkeys(s.namespace for s in bundled_schemas().values()))
+    return namespaces_of(bundled_schemas().values())
 
 
 def bundled_schema(namespace: str, table: str) -> TableSchema:

@@ -16,7 +16,7 @@ from pathlib import Path
 from extract.database import open_database
 from extract.failures import UsageError
 from extract.names import NAME_PATTERN, UnsafeNameError, is_safe_name, shown
-from extract.schema import TableSchema, bundled_schemas
+from extract.schema import TableSchema, bundled_schemas, in_schema_order
 
 LATEST_VERSIONS_SQL = """
     select namespace, table_name, schema_version, schema_json
@@ -100,4 +100,4 @@ def schemas_with_db(db: Path | None) -> list[TableSchema]:
         newer = recorded.get(qname)
         out.append(merge(schema, newer) if newer is not None and newer.version > schema.version else schema)
     out += [schema for qname, schema in recorded.items() if qname not in bundled]
-    return sorted(out, key=lambda s: (s.namespace != "canvas", s.namespace, s.name))
+    return in_schema_order(out)

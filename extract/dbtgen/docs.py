@@ -6,7 +6,7 @@ from pathlib import Path
 
 from extract.dbtgen import describe, descriptions, naming
 from extract.dbtgen.render import GENERATED_NOTE, GeneratedFile
-from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS, TableSchema
+from extract.schema import ENUM_UNKNOWN, TRUNCATION_MARKERS, TableSchema, namespaces_of
 
 PATH = "models/staging/canvas/_canvas__docs.md"
 
@@ -77,4 +77,4 @@ def docs_file(namespaces: list[str]) -> GeneratedFile:
 
 
 def files(schemas: list[TableSchema]) -> list[GeneratedFile]:
-    return [docs_file(list(dict.fromkeys(s.namespace for s in schemas)))]
+    return [docs_file(namespaces_of(schemas))]

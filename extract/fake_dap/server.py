@@ -205,37 +205,29 @@ class FakeDapServer:
             )
         return hook
 
-    def advance(self, hours: float) -> datetime:
+    def _call_hook(self, name: str, *args: Any) -> Any:
+        """Run a hook under the store lock, then adopt the store if it committed through another instance."""
         with self.store_lock:
-            now = self._hook("advance")(hours)
+            result = self._hook(name)(*args)
             self._sync_store()
-        return now
+        return result
+
+    def advance(self, hours: float) -> datetime:
+        return self._call_hook("advance", hours)
 
     def bump_schema(self, qname: str) -> int:
-        with self.store_lock:
-            version = int(self._hook("bump_schema")(qname))
-            self._sync_store()
-        return version
+        return int(self._call_hook("bump_schema", qname))
 
     def relax_schema(self, qname: str, columns: Sequence[str] | None = None) -> int:
         """A version bump that only makes ``columns`` nullable (default: every required value column)."""
-        with self.store_lock:
-            version = int(self._hook("relax_schema")(qname, columns))
-            self._sync_store()
-        return version
+        return int(self._call_hook("relax_schema", qname, columns))
 
     def null_required(self, qname: str, columns: Sequence[str] | None = None, rows: int = 20) -> datetime:
         """Commit ``rows`` rows of ``qname`` with ``columns`` NULL (default: the required ones)."""
-        with self.store_lock:
-            at = self._hook("null_required")(qname, columns, rows)
-            self._sync_store()
-        return at
+        return self._call_hook("null_required", qname, columns, rows)
 
     def reload(self, qname: str) -> datetime:
-        with self.store_lock:
-            at = self._hook("reload")(qname)
-            self._sync_store()
-        return at
+        return self._call_hook("reload", qname)
 
     def _sync_store(self) -> None:
         """Adopt the on-disk store if a hook committed through another Store instance."""

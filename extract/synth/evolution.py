@@ -12,7 +12,7 @@ from extract.synth.advance import window_start
 from extract.synth.profiles import Profile
 from extract.synth.rand import Rand
 from extract.synth.rows import quote
-from extract.synth.store import Store
+from extract.synth.store import ChangeFile, Store
 
 WEB_LOGS_RETENTION = timedelta(days=30)
 TICK = timedelta(milliseconds=1)
@@ -78,13 +78,8 @@ def null_required(
         FROM ({store.truth_sql(qname)})
         ORDER BY {rand.h("nulls.pick", *key_columns)}, {keys} LIMIT {int(rows)}
     """
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{profile.memory_limit}'")
-        if store.write_changes(qname, con, select) is None:
-            raise ValueError(f"{qname} has no live rows to re-send with NULLs")
-    finally:
-        con.close()
+    if _write_changes(store, profile, qname, select) is None:
+        raise ValueError(f"{qname} has no live rows to re-send with NULLs")
     store.commit(at)
     return at
 
@@ -93,9 +88,17 @@ def _check_value_columns(schema: TableSchema, names: Sequence[str]) -> None:
     if not names:
         raise ValueError(f"{schema.qualified_name}: name at least one column to set to NULL")
     for name in names:
-        schema.column(name)  # KeyError for an unknown name
-        if name in schema.primary_key:
-            raise ValueError(f"{schema.qualified_name}.{name} is a key column; keys are never null")
+        schema.value_column(name)
+
+
+def _write_changes(store: Store, profile: Profile, qname: str, select_sql: str) -> ChangeFile | None:
+    """``store.write_changes`` through a scratch DuckDB connection within the profile's memory."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{profile.memory_limit}'")
+        return store.write_changes(qname, con, select_sql)
+    finally:
+        con.close()
 
 
 def reload(store: Store, profile: Profile, qname: str, drop_fraction: float = 0.01) -> datetime:
@@ -114,12 +117,7 @@ def reload(store: Store, profile: Profile, qname: str, drop_fraction: float = 0.
                CASE WHEN {dropped} THEN 'X' ELSE 'U' END AS meta_action, {cols}
         FROM ({store.truth_sql(qname, min_ts=retained)})
     """
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{profile.memory_limit}'")
-        store.write_changes(qname, con, select)
-    finally:
-        con.close()
+    _write_changes(store, profile, qname, select)
     store.mark_reload(qname, at)
     store.commit(at)
     return at

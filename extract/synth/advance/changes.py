@@ -45,7 +45,7 @@ class ChangeSet:
 
     # ---- producers' API ---------------------------------------------------------------------------
     def schema(self, table: str) -> TableSchema:
-        return self.store.schema(qualified(table))
+        return self.store.schema(qualified_name(table))
 
     def upsert(self, table: str, source: str, values: dict[str, str] | None = None) -> None:
         """Re-write live rows. ``source`` yields the key(s), ``event_at`` and helper columns (whose
@@ -104,7 +104,7 @@ class ChangeSet:
 
     def added_columns(self, table: str) -> frozenset[str]:
         """Columns a schema bump added to ``table`` (old rows hold NULL there)."""
-        qname = qualified(table)
+        qname = qualified_name(table)
         base = {c.name for c in self.store.schema(qname, datetime.min).columns}
         return frozenset(c.name for c in self.store.schema(qname).columns if c.name not in base)
 
@@ -141,13 +141,9 @@ class ChangeSet:
             select = (
                 f"SELECT * EXCLUDE (meta_ts), make_timestamp({commit}) AS meta_ts FROM ({self._consolidated(table)})"
             )
-            written = self.store.write_changes(qualified(table), self.con, select)
+            written = self.store.write_changes(qualified_name(table), self.con, select)
             total += written.rows if written else 0
         return total
-
-
-def qualified(table: str) -> str:
-    return qualified_name(table)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:

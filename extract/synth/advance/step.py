@@ -13,10 +13,10 @@ from datetime import datetime
 
 import duckdb
 
-from extract.synth.advance.changes import ChangeSet, qualified
+from extract.synth.advance.changes import ChangeSet
 from extract.synth.behavior import diligence_sql, fade_at_sql
 from extract.synth.context import ts_sql
-from extract.synth.ids import IdRegistry, id_base, model_name
+from extract.synth.ids import IdRegistry, id_base, model_name, qualified_name
 from extract.synth.profiles import Profile
 from extract.synth.rand import Rand
 from extract.synth.store import Store
@@ -92,7 +92,7 @@ class Step:
 
     def next_id(self, table: str) -> int:
         """One past the largest id ever used by ``table`` (deleted ids are never reused)."""
-        value = self.scalar(f"SELECT max(id) FROM ({self.store.changes_sql(qualified(table))})")
+        value = self.scalar(f"SELECT max(id) FROM ({self.store.changes_sql(qualified_name(table))})")
         return int(value) + 1 if value is not None else id_base(table)
 
     def diligence(self, user_id: str) -> str:
