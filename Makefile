@@ -70,5 +70,13 @@ test: setup
 soak: setup
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
+# The engines' differential test (extract/tests/test_engines_differential.py) on the demo
+# institution: dap initdb + 2 x syncdb into PostgreSQL vs cd2 sync into DuckDB, every mart equal.
+# make test runs it on tiny; the scheduled workflow runs this weekly, beside the soak suite.
+.PHONY: engines-demo
+engines-demo: setup
+	bash scripts/postgres_service.sh install
+	CD2_ENGINES_PROFILE=demo $(BIN)/pytest -p no:cacheprovider -q -s extract/tests/test_engines_differential.py
+
 clean:
 	rm -rf .cache/test .cache/dbt-check target logs

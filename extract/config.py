@@ -25,6 +25,8 @@ secrets are read from the environment (or a file named by a flag) only, never fr
                                    # whole at the end of each round: true (<db stem>.read.duckdb
                                    # beside the db), a path, or false (none)
     dbt:
+      target: null                 # $CD2_TARGET, --target; a profiles.yml target (default: local,
+                                   # DuckDB); a postgres one builds over dap syncdb's tables, no sync
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
       docs: true                   # --no-docs; build the static docs site after dbt build
@@ -67,6 +69,7 @@ CONFIG_FILE = "cd2.yml"
 CONFIG_ENV = "CD2_CONFIG"
 DB_ENV = "CD2_DB"  # profiles.yml reads it too
 MEMORY_LIMIT_ENV = "CD2_MEMORY_LIMIT"  # profiles.yml reads it too
+TARGET_ENV = "CD2_TARGET"  # profiles.yml reads it too
 # Keys refused in cd2.yml by name: the file is meant to be committed.
 SECRET_KEYS = {
     "client_id",
@@ -100,6 +103,17 @@ def how(kind: str, about: str, **ways: Any) -> dict[str, Declared]:
 
 @dataclass
 class DbtSettings:
+    # profiles.yml reads CD2_TARGET too; a postgres target builds over the tables of dap syncdb
+    target: str | None = field(
+        default=None,
+        metadata=how(
+            TEXT,
+            "dbt target of profiles.yml (default: local, DuckDB); a postgres target builds the models over "
+            "the tables Instructure's dap syncdb keeps, with no sync",
+            env=TARGET_ENV,
+            flag="--target",
+        ),
+    )
     select: str | None = field(default=None, metadata=how(TEXT, "dbt node selection, e.g. 'staging marts'"))
     threads: int = field(default=2, metadata=how(COUNT, "dbt threads"))
     docs: bool = field(default=True, metadata=how(BOOL, "build the docs site", flag="--no-docs", flag_value=False))

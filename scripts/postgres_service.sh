@@ -11,6 +11,9 @@
 #                                                     saves its state before a step it may redo)
 #   scripts/postgres_service.sh rollback NAME         replace dapdb by a copy of dapdb_NAME
 #   scripts/postgres_service.sh drop-checkpoint NAME  drop dapdb_NAME if it exists
+#   scripts/postgres_service.sh fresh-database NAME   (re)create an empty database dapdb_NAME owned
+#                                                     by dap and print its connection string (a test
+#                                                     module's own database, beside the others)
 #
 # The cluster is our own (initdb + pg_ctl run as the `postgres` OS user), not Debian's `main`
 # cluster, so it needs no systemd, leaves the system's clusters alone and listens on a free
@@ -218,6 +221,19 @@ cmd_drop_checkpoint() {
 SELECT format('DROP DATABASE IF EXISTS %I', :'name') \gexec" >/dev/null
 }
 
+cmd_fresh_database() {
+    local name
+    name="$(checkpoint_name "${1:-}")"
+    require_running
+    psql_super -v name="$name" <<'SQL' >/dev/null
+SET client_min_messages = warning;
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'name';
+SELECT format('DROP DATABASE IF EXISTS %I', :'name') \gexec
+SELECT format('CREATE DATABASE %I OWNER dap ENCODING ''UTF8'' TEMPLATE template0', :'name') \gexec
+SQL
+    dsn_for_port "$(cat "$port_file")" | sed "s|/dapdb\$|/$name|"
+}
+
 cmd_destroy() {
     cmd_stop
     rm -rf "$base"
@@ -233,5 +249,6 @@ case "${1:-}" in
     checkpoint) cmd_checkpoint "${2:-}" ;;
     rollback) cmd_rollback "${2:-}" ;;
     drop-checkpoint) cmd_drop_checkpoint "${2:-}" ;;
-    *) die "usage: $0 install|start|status|stop|destroy|checkpoint NAME|rollback NAME|drop-checkpoint NAME" ;;
+    fresh-database) cmd_fresh_database "${2:-}" ;;
+    *) die "usage: $0 install|start|status|stop|destroy|checkpoint NAME|rollback NAME|drop-checkpoint NAME|fresh-database NAME" ;;
 esac

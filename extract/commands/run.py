@@ -1,4 +1,7 @@
-"""``cd2 run``: the scheduled round (``extract.run.run_all``): sync, dbt build, docs, the read copy."""
+"""``cd2 run``: the scheduled round (``extract.run.run_all``): sync, dbt build, docs, the read copy.
+
+With a PostgreSQL target (``--target``), the round over the tables ``dap syncdb`` keeps
+(``extract.run_postgres``): no sync, no DuckDB file."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from extract import redact
 from extract.commands.common import api_client, progress_reporter, settings_for
 from extract.database import check_openable, open_database
 from extract.failures import EXIT_FAILED, EXIT_OK, UsageError
+from extract.postgres import target_type
 from extract.pseudonym import SECRET_ENV
-from extract.run import format_summary, run_all
+from extract.run import RunSummary, format_summary, run_all
+from extract.run_postgres import run_over_dap
 
 
 def main(args: argparse.Namespace) -> int:
@@ -26,9 +31,11 @@ def main(args: argparse.Namespace) -> int:
             "the marts replace user ids with an HMAC keyed by it: set it to a long random value kept like a "
             "password (the same value every run, or user keys change)",
         )
+    console = Console(stderr=True)
+    if target_type(args.project_dir, settings.dbt.target) == "postgres":
+        return _report(console, run_over_dap(settings, args.project_dir))
     client = None if args.skip_sync else api_client(settings)
     check_openable(settings.db, read_only=False)  # a folder or a read-only file: before the lock file exists
-    console = Console(stderr=True)
     reporter = progress_reporter(console, args.progress)
 
     def check_database() -> None:
@@ -50,6 +57,10 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
+    return _report(console, summary)
+
+
+def _report(console: Console, summary: RunSummary) -> int:
     for line in format_summary(summary):
         console.print(redact.one_line(line, limit=2000), highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK if summary.ok else EXIT_FAILED

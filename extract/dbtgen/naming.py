@@ -64,6 +64,11 @@ def source_name(namespace: str) -> str:
     return f"raw_{namespace}"
 
 
+def dap_source_name(namespace: str) -> str:
+    """The source of the namespace's tables as dap syncdb maintains them (macros/sources/)."""
+    return f"dap_{namespace}"
+
+
 def staging_key(schema: TableSchema) -> str:
     """The primary-key column in staging: ``<entity>_id`` (kept when it is already named that way)."""
     (key,) = schema.primary_key

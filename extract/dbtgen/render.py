@@ -134,13 +134,14 @@ def jinja_text(value: str) -> str:
     return _JINJA_OPENER.sub("{{ '{' }}", value)
 
 
-def json_literal(value: Any, indent: str) -> str:
-    """A JSON document as a SQL string literal, pretty-printed and indented to sit inside SQL.
+def jinja_string(value: Any, indent: str) -> str:
+    """A JSON document as a Jinja string literal (an argument of a macro call), pretty-printed and
+    indented; the macro receives the JSON text unchanged.
 
-    The document may hold names from the API (nested property names): a ``{`` that would open
-    Jinja code in the dbt model is written as the JSON escape ``\\u007b`` (the same text to
-    DuckDB); with ``indent`` the document's own braces are never followed by ``{``, ``%`` or ``#``.
+    Names from the API may hold quotes, backslashes or ``{%``: a ``{`` that would open Jinja code is
+    the JSON escape ``\\u007b`` (the same document), then backslashes and single quotes are escaped
+    for Jinja, which decodes its string literals like Python's ``unicode-escape``.
     """
     text = _JINJA_OPENER.sub(r"\\u007b", json.dumps(value, indent=4))
-    lines = text.replace("'", "''").splitlines()
+    lines = text.replace("\\", "\\\\").replace("'", "\\'").splitlines()
     return "'" + ("\n" + indent).join(lines) + "'"

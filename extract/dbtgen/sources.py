@@ -1,8 +1,14 @@
-"""``_<namespace>__sources.yml``: the raw change-log tables as dbt sources, one file per namespace.
+"""The dbt sources of the CD2 tables, one file of each kind per namespace.
 
+``_<namespace>__sources.yml``: the raw change-log tables ``cd2 sync`` lands.
 They sit beside the current-state models, their only readers. Each table carries the facts the
 current-state macros read from dbt's ``graph.sources`` (``macros/current_state/cd2_table_spec.sql``):
 ``meta.cd2_table``, ``meta.primary_key``, ``meta.history`` and every column's landing ``data_type``.
+
+``_<namespace>__dap_sources.yml`` (beside the staging views): the same tables as Instructure's
+``dap initdb``/``syncdb`` maintain them (``<namespace>.<table>``), which staging reads in
+``dap_syncdb`` mode; enabled only in that mode. ``meta.schema_version`` is the version the
+models are written for (``cd2_current_table`` refuses an older one).
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
                 "name": source,
                 "schema": source,
                 "description": describe.doc_ref(docs.source_block(namespace)),
-                "config": {"loaded_at_field": "_loaded_at", "freshness": FRESHNESS},
+                "config": {"enabled": CD2_MODE_ENABLED, "loaded_at_field": "_loaded_at", "freshness": FRESHNESS},
                 "tables": [_table_entry(s) for s in schemas if s.namespace == namespace],
             }
         ],
@@ -69,6 +75,48 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
     )
 
 
+# dbt_project.yml cannot call macros: this repeats cd2_source_mode()'s default (macros/sources/).
+DAP_MODE_ENABLED = (
+    "{{ var('cd2_source_mode', none) == 'dap_syncdb' "
+    "or (var('cd2_source_mode', none) is none and target.type == 'postgres') }}"
+)
+
+
+CD2_MODE_ENABLED = DAP_MODE_ENABLED.replace("{{ ", "{{ not (").replace(" }}", ") }}")
+
+
+def dap_sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
+    tables = [
+        {
+            "name": s.name,
+            "description": f"`{s.qualified_name}` as `dap initdb`/`syncdb` maintain it (`dap_syncdb` mode).",
+            "config": {"meta": {"cd2_table": s.qualified_name, "schema_version": s.version}},
+        }
+        for s in schemas
+        if s.namespace == namespace
+    ]
+    document = {
+        "version": 2,
+        "sources": [
+            {
+                "name": naming.dap_source_name(namespace),
+                "schema": namespace,
+                "description": describe.doc_ref("cd2__source_dap"),
+                "config": {"enabled": DAP_MODE_ENABLED},
+                "tables": tables,
+            }
+        ],
+    }
+    return yaml_file(
+        f"{naming.STAGING_DIR}/{namespace}/_{namespace}__dap_sources.yml",
+        document,
+        f"The CD2 namespace `{namespace}` as Instructure's dap syncdb maintains it",
+    )
+
+
 def files(schemas: list[TableSchema]) -> list[GeneratedFile]:
     namespaces = sorted({s.namespace for s in schemas})
-    return [sources_yaml(ns, schemas) for ns in namespaces]
+    return [
+        *(sources_yaml(ns, schemas) for ns in namespaces),
+        *(dap_sources_yaml(ns, schemas) for ns in namespaces),
+    ]

@@ -17,8 +17,8 @@ from extract.dbtgen.render import (
     FlowList,
     GeneratedFile,
     ident,
+    jinja_string,
     jinja_text,
-    json_literal,
     sql_header,
     sql_string,
     yaml_file,
@@ -64,14 +64,17 @@ def _select_items(schema: TableSchema) -> list[str]:
         if treatment:
             items.append(f"{{{{ {treatment.macro}({sql_string(column.name)}) }}}} as {ident(treatment.target)}")
         elif column.is_nested:
-            literal = json_literal(column.json_structure(), INDENT + "    ")
-            value = f"{{{{ cd2_untruncated({sql_string(column.name)}, json=true) }}}}"
-            items.append(f"json_transform(\n{INDENT}    {value},\n{INDENT}    {literal}\n{INDENT}){alias}")
+            value = f"cd2_untruncated({sql_string(column.name)}, json=true)"
+            structure = jinja_string(column.json_structure(), INDENT + "    ")
+            call = f"{{{{ cd2_typed_json(\n{INDENT}    {value},\n{INDENT}    {structure}\n{INDENT}) }}}}"
+            items.append(f"{call}{alias}")
             items.append(
                 f"{{{{ cd2_is_truncated({sql_string(column.name)}, json=true) }}}} as {naming.truncation_flag(target)}"
             )
         elif maps_sentinel(column):
             items.append(f"{{{{ cd2_enum_value({sql_string(column.name)}) }}}}{alias}")
+        elif column.enum is not None and column.type == "string":
+            items.append(f"{{{{ cd2_enum_text({sql_string(column.name)}) }}}}{alias}")
         elif column.may_be_truncated:
             items.append(f"{{{{ cd2_untruncated({sql_string(column.name)}) }}}}{alias}")
             items.append(f"{{{{ cd2_is_truncated({sql_string(column.name)}) }}}} as {naming.truncation_flag(target)}")
@@ -79,7 +82,8 @@ def _select_items(schema: TableSchema) -> list[str]:
             items.append(name if target == column.name else f"{name}{alias}")
         if column.name == "workflow_state" and has_soft_delete(schema):
             items.append("coalesce(workflow_state = 'deleted', false) as is_deleted")
-    items += [e["name"] for e in load_column_entries()]
+    # `_meta_ts`, `_batch_id`, `_loaded_at`: typed nulls in dap_syncdb mode (no per-row metadata there)
+    items.append("{{ cd2_load_metadata() }}")
     return items
 
 
@@ -97,6 +101,12 @@ def _join_items(items: list[str]) -> str:
     return f"\n{INDENT}".join(lines)
 
 
+def current_table(schema: TableSchema) -> str:
+    """The macro call that names the table's current state: the current-state model
+    ``<namespace>__<table>`` (``naming.current_state_model``), or dap's table (dap_syncdb mode)."""
+    return f"cd2_current_table({sql_string(schema.namespace)}, {sql_string(schema.name)})"
+
+
 def model_path(schema: TableSchema) -> Path:
     return Path(naming.STAGING_DIR) / schema.namespace / f"{naming.staging_model(schema)}.sql"
 
@@ -106,9 +116,10 @@ def model_sql(schema: TableSchema) -> GeneratedFile:
     select_list = _join_items(_select_items(schema))
     text = (
         sql_header(f"Staging view of {schema.qualified_name}")
+        + f"{{{{ config(enabled=cd2_reads_namespace({sql_string(schema.namespace)})) }}}}\n\n"
         + "with\n\n"
         + f"{cte} as (\n\n"
-        + f"    select * from {{{{ ref('{naming.current_state_model(schema)}') }}}}\n\n"
+        + f"    select * from {{{{ {current_table(schema)} }}}}\n\n"
         + "),\n\n"
         + "final as (\n\n"
         + "    select\n"

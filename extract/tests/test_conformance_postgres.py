@@ -15,8 +15,6 @@ PostgreSQL comes from ``CD2_PG_DSN`` (a scratch database: its schemas ``canvas``
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +28,6 @@ from extract.schema import TableSchema
 from extract.synth import ensure_generated
 from extract.synth.store import Store
 from extract.tests.conformance.dapcli import (
-    REPO_ROOT,
     DapRun,
     DapTarget,
     TableOutcome,
@@ -47,8 +44,8 @@ from extract.tests.conformance.truth import (
     truth_at,
     window_truth,
 )
+from extract.tests.postgres_server import postgres_server
 
-PG_SERVICE = REPO_ROOT / "scripts" / "postgres_service.sh"
 TABLES = {
     "canvas": ("accounts", "courses", "enrollments", "submissions"),
     "canvas_logs": ("web_logs",),
@@ -56,39 +53,14 @@ TABLES = {
 }
 ADVANCE_HOURS = (6.0, 6.0)
 BUMPED_TABLE = "canvas.courses"  # syncdb must ALTER the replica to add the new column
-PG_START_TIMEOUT_S = 180
 
 
-# ---- PostgreSQL --------------------------------------------------------------------------------------------
-def _service(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(PG_SERVICE), command],
-        capture_output=True,
-        text=True,
-        timeout=PG_START_TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
+# ---- PostgreSQL ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pg_dsn() -> Iterator[str]:
-    """CD2_PG_DSN, else the private cluster of scripts/postgres_service.sh (stopped again if we started it)."""
-    if os.environ.get("CD2_PG_DSN"):
-        yield os.environ["CD2_PG_DSN"]
-        return
-    status = _service("status")
-    if status.returncode == 0:
-        yield status.stdout.strip().splitlines()[-1]
-        return
-    started = _service("start")
-    if started.returncode != 0:
-        tail = " | ".join(started.stderr.strip().splitlines()[-5:])
-        pytest.skip(f"no PostgreSQL: CD2_PG_DSN is unset and `{PG_SERVICE.name} start` failed: {tail}")
-    try:
-        yield started.stdout.strip().splitlines()[-1]
-    finally:
-        _service("stop")
+    """CD2_PG_DSN, else the private cluster of scripts/postgres_service.sh (shared, see postgres_server)."""
+    with postgres_server() as dsn:
+        yield dsn
 
 
 def reset_database(dsn: str) -> None:

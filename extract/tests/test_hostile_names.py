@@ -29,7 +29,7 @@ from extract import codegen
 from extract.dap.errors import DapError
 from extract.dbtgen.db_schemas import UnsafeRecordedSchemaError, schemas_with_db
 from extract.dbtgen.describe import COMMENT_QUOTE
-from extract.dbtgen.render import GeneratedFile, jinja_text, json_literal
+from extract.dbtgen.render import GeneratedFile, jinja_string, jinja_text
 from extract.failures import EXIT_USAGE
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from extract.fake_dap.hostile import HOSTILE_COLUMNS, HOSTILE_COLUMNS_TABLE, HOSTILE_TABLES, hostile_columns_schema
@@ -167,9 +167,13 @@ def test_nested_property_names_are_accepted_and_stay_quoted_data() -> None:
     described = con.execute(f"SELECT CAST(NULL AS {column.duckdb_type()}) AS v").description
     assert described is not None
     document = json.dumps(dict.fromkeys(nested, 1))
-    literal = json_literal(column.json_structure(), "    ")
+    literal = jinja_string(column.json_structure(), "    ")
     assert "{{" not in literal and "{%" not in literal
-    row = con.execute(f"SELECT json_transform(?, {literal})", [document]).fetchone()
+    # as a staging model passes it to cd2_typed_json, which doubles quotes for SQL
+    structure = jinja2.Environment().from_string(f"{{{{ {literal} }}}}").render()
+    assert json.loads(structure) == column.json_structure()
+    sql_literal = "'" + structure.replace("'", "''") + "'"
+    row = con.execute(f"SELECT json_transform(?, {sql_literal})", [document]).fetchone()
     assert row is not None and row[0] == dict.fromkeys(nested, 1)
 
 
@@ -372,10 +376,10 @@ def test_api_text_in_generated_files_is_never_jinja_code(tmp_path: Path) -> None
         assert value in staging_strings and con.execute(f"SELECT '{value}'").fetchone() == (member,)
     for name in nested:
         assert f'"{name.replace(chr(34), chr(34) * 2)}" varchar' in staging_yaml
-    # The staging model (SQL + Jinja) calls only the project's macros and ref().
+    # The staging model (SQL + Jinja) calls only the project's macros and config().
     model = files["models/staging/canvas/stg_canvas__courses.sql"]
     names = {node.name for node in env.parse(model).find_all(jinja2.nodes.Name)}
-    assert names and all(name == "ref" or name.startswith("cd2_") for name in names), names
+    assert names and all(name == "config" or name.startswith("cd2_") for name in names), names
     assert jinja_text(DROP) != DROP and env.from_string(jinja_text(DROP)).render() == DROP
 
 

@@ -35,6 +35,14 @@
 
 
 {% macro cd2_current_state_from_changes(spec, changes, batches, raw_columns) %}
+    {{- return(adapter.dispatch('cd2_current_state_from_changes', 'cd2')(spec, changes, batches, raw_columns)) -}}
+{% endmacro %}
+
+{% macro default__cd2_current_state_from_changes(spec, changes, batches, raw_columns) %}
+    {{ cd2_duckdb_only('cd2_current_state_from_changes') }}
+{% endmacro %}
+
+{% macro duckdb__cd2_current_state_from_changes(spec, changes, batches, raw_columns) %}
     {%- set key = adapter.quote(spec.key) -%}
 with
 

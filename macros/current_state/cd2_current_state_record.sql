@@ -8,6 +8,14 @@
     it). Does nothing for other models or when the extractor's batch log does not exist yet.
 -#}
 {% macro cd2_current_state_record() %}
+    {{- return(adapter.dispatch('cd2_current_state_record', 'cd2')()) -}}
+{% endmacro %}
+
+{% macro default__cd2_current_state_record() %}
+    {#- nothing to record: cd2 sync's model state exists in DuckDB only -#}
+{% endmacro %}
+
+{% macro duckdb__cd2_current_state_record() %}
     {#- a relation, quoted: the database is named after the file (`cd2-prod`, `full`, ...) -#}
     {%- set state = api.Relation.create(database=this.database, schema='cd2_meta', identifier='model_state') -%}
     {%- if execute and model.name == 'cd2__deleted_rows' -%}
@@ -81,6 +89,14 @@ alter table cd2_meta.model_state add column if not exists tested_batch_id bigint
     code that `cd2 run` passed as var `cd2_code_fingerprint` (nothing when the var is absent).
 -#}
 {% macro cd2_record_code_fingerprint(results) %}
+    {{- return(adapter.dispatch('cd2_record_code_fingerprint', 'cd2')(results)) -}}
+{% endmacro %}
+
+{% macro default__cd2_record_code_fingerprint(results) %}
+    {#- nothing to record: cd2 sync's model state exists in DuckDB only -#}
+{% endmacro %}
+
+{% macro duckdb__cd2_record_code_fingerprint(results) %}
     {%- set fingerprint = var('cd2_code_fingerprint', none) -%}
     {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error']) | list -%}
     {%- if execute and fingerprint and not failed %}

@@ -82,6 +82,14 @@ select * from final
 
 {#- Keys present just before a new snapshot (latest version since the previous snapshot is an upsert) and absent from it. -#}
 {% macro cd2_snapshot_removals(spec, changes, batches) %}
+    {{- return(adapter.dispatch('cd2_snapshot_removals', 'cd2')(spec, changes, batches)) -}}
+{% endmacro %}
+
+{% macro default__cd2_snapshot_removals(spec, changes, batches) %}
+    {{ cd2_duckdb_only('cd2_snapshot_removals') }}
+{% endmacro %}
+
+{% macro duckdb__cd2_snapshot_removals(spec, changes, batches) %}
     {%- set key = adapter.quote(spec.key) -%}
     select
         {{ cd2_sql_string(spec.namespace) }} as namespace,

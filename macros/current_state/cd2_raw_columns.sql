@@ -47,3 +47,13 @@
 {% macro cd2_sql_string(value) %}
     {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {% endmacro %}
+
+
+{#- The current-state layer (cd2 mode) is DuckDB's: on another engine, say so and name the way out. -#}
+{% macro cd2_duckdb_only(what) %}
+    {{ exceptions.raise_compiler_error(
+        what ~ ' builds the current-state layer from the raw change logs of cd2 sync, which lands in '
+        ~ 'DuckDB only; on ' ~ target.type ~ ' the models read the tables of dap syncdb '
+        ~ '(var cd2_source_mode: dap_syncdb, the postgres target\'s default)'
+    ) }}
+{% endmacro %}

@@ -10,5 +10,5 @@
 
 {#- Week of the term a local date falls in: week 1 starts on the course's first local day. -#}
 {% macro cd2_week_in_term(local_date, week1_start_local_date) -%}
-    cast(floor({{ dbt.datediff(week1_start_local_date, local_date, 'day') }} / 7) as integer) + 1
+    cast(floor({{ dbt.datediff(week1_start_local_date, local_date, 'day') }} / 7.0) as integer) + 1
 {%- endmacro %}

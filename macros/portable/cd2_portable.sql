@@ -128,3 +128,157 @@
 {% macro duckdb__cd2_first_parts(text, separator, count) -%}
     array_to_string(string_split({{ text }}, {{ separator }})[1:{{ count }}], {{ separator }})
 {%- endmacro %}
+
+
+{#-
+    A nested CD2 value (landed JSON) as staging types it; `structure` is its JSON structure (the
+    DuckDB types of its properties). DuckDB: a STRUCT or LIST of it (`json_transform`).
+    Elsewhere the JSON document stays a document (PostgreSQL: `jsonb`, as dap stores it), except
+    a list of strings, which becomes the engine's array of text, so models can ask what it holds.
+-#}
+{% macro cd2_typed_json(expr, structure) %}
+    {{- return(adapter.dispatch('cd2_typed_json', 'cd2')(expr, structure)) -}}
+{% endmacro %}
+
+{% macro default__cd2_typed_json(expr, structure) -%}
+    {%- set shape = fromjson(structure) -%}
+    {%- if shape is sequence and shape is not mapping and shape is not string and shape == ['VARCHAR'] -%}
+        {#- to_jsonb: dap keeps such a list as jsonb or as an array (of text or of an ENUM) -#}
+        case when jsonb_typeof(to_jsonb({{ expr }})) = 'array' then array(
+            select jsonb_array_elements_text(to_jsonb({{ expr }}))
+        ) end
+    {%- else -%}
+        to_jsonb({{ expr }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__cd2_typed_json(expr, structure) -%}
+    json_transform(
+        {{ expr }},
+        '{{ structure | replace("'", "''") }}'
+    )
+{%- endmacro %}
+
+
+{#- Whether the array of text `array` holds `value` (a SQL expression); null for a null array. -#}
+{% macro cd2_array_contains(array, value) %}
+    {{- return(adapter.dispatch('cd2_array_contains', 'cd2')(array, value)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_contains(array, value) -%}
+    ({{ value }} = any({{ array }}))
+{%- endmacro %}
+
+{% macro duckdb__cd2_array_contains(array, value) -%}
+    list_contains({{ array }}, {{ value }})
+{%- endmacro %}
+
+
+{#- Whether the array of text `array` holds any of `values` (a list of SQL expressions). -#}
+{% macro cd2_array_overlaps(array, values) %}
+    {{- return(adapter.dispatch('cd2_array_overlaps', 'cd2')(array, values)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_overlaps(array, values) -%}
+    ({{ array }} && array[{{ values | join(', ') }}])
+{%- endmacro %}
+
+{% macro duckdb__cd2_array_overlaps(array, values) -%}
+    list_has_any({{ array }}, [{{ values | join(', ') }}])
+{%- endmacro %}
+
+
+{#-
+    How many elements of the array `array` meet `condition`, a SQL condition on the element named
+    `element`; null for a null array.
+-#}
+{% macro cd2_array_count_where(array, element, condition) %}
+    {{- return(adapter.dispatch('cd2_array_count_where', 'cd2')(array, element, condition)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_count_where(array, element, condition) -%}
+    case when {{ array }} is not null then (
+        select count(*) from unnest({{ array }}) as elements ({{ element }}) where {{ condition }}
+    ) end
+{%- endmacro %}
+
+{% macro duckdb__cd2_array_count_where(array, element, condition) -%}
+    len(list_filter({{ array }}, lambda {{ element }}: {{ condition }}))
+{%- endmacro %}
+
+
+{#- The array of text `array` without its null elements. -#}
+{% macro cd2_array_without_nulls(array) %}
+    {{- return(adapter.dispatch('cd2_array_without_nulls', 'cd2')(array)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_without_nulls(array) -%}
+    array_remove({{ array }}, null)
+{%- endmacro %}
+
+{% macro duckdb__cd2_array_without_nulls(array) -%}
+    list_filter({{ array }}, lambda element: element is not null)
+{%- endmacro %}
+
+
+{#- An empty array of text. -#}
+{% macro cd2_empty_text_array() %}
+    {{- return(adapter.dispatch('cd2_empty_text_array', 'cd2')()) -}}
+{% endmacro %}
+
+{% macro default__cd2_empty_text_array() -%}
+    cast(array[] as text[])
+{%- endmacro %}
+
+{% macro duckdb__cd2_empty_text_array() -%}
+    []
+{%- endmacro %}
+
+
+{#- Any one non-null value of `expr` in the group (an aggregate, for values equal within the group). -#}
+{% macro cd2_any_value(expr) %}
+    {{- return(adapter.dispatch('cd2_any_value', 'cd2')(expr)) -}}
+{% endmacro %}
+
+{% macro default__cd2_any_value(expr) -%}
+    min({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__cd2_any_value(expr) -%}
+    any_value({{ expr }})
+{%- endmacro %}
+
+
+{#-
+    The number of elements of `text`, a JSON array held as text; null when it is not one
+    (DuckDB: also when it is not valid JSON; PostgreSQL before 16 has no safe validity check, so a
+    text that starts like an array but is not valid JSON fails the model instead of counting 0).
+-#}
+{% macro cd2_json_array_length(text) %}
+    {{- return(adapter.dispatch('cd2_json_array_length', 'cd2')(text)) -}}
+{% endmacro %}
+
+{% macro default__cd2_json_array_length(text) -%}
+    case when {{ text }} ~ '^\s*\[' then jsonb_array_length(cast({{ text }} as jsonb)) end
+{%- endmacro %}
+
+{% macro duckdb__cd2_json_array_length(text) -%}
+    case when json_valid({{ text }}) then json_array_length({{ text }}) end
+{%- endmacro %}
+
+
+{#-
+    `numerator` / `denominator` as a double, null when the denominator is 0 or null (DuckDB's `/`
+    gives inf there, PostgreSQL's fails; PostgreSQL's also truncates integers).
+-#}
+{% macro cd2_ratio(numerator, denominator) %}
+    {{- return(adapter.dispatch('cd2_ratio', 'cd2')(numerator, denominator)) -}}
+{% endmacro %}
+
+{% macro default__cd2_ratio(numerator, denominator) -%}
+    cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{% macro duckdb__cd2_ratio(numerator, denominator) -%}
+    {{ numerator }} / nullif({{ denominator }}, 0)
+{%- endmacro %}

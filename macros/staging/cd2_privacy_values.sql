@@ -4,6 +4,10 @@
     before any `::` (fewer when `::` comes sooner: those groups are zero), then `::`. -#}
 {% macro cd2_ip_prefix(name) -%}
     {%- set column = adapter.quote(name) -%}
+    {%- if cd2_reads_dap_tables() -%}
+        {#- dap may keep addresses as PostgreSQL `inet`, whose text carries a netmask (`/32`) -#}
+        {%- set column = "split_part(cast(" ~ column ~ " as varchar), '/', 1)" -%}
+    {%- endif -%}
     case
         when {{ column }} is null then null
         when strpos(cast({{ column }} as varchar), ':') > 0

@@ -1,6 +1,19 @@
 {#- `__dap_unspecified__`, CD2's enum member for "a value outside the documented list", becomes null. -#}
 {% macro cd2_enum_value(column) %}
-    {{- return('nullif(' ~ adapter.quote(column) ~ ", '" ~ cd2_enum_unknown() ~ "')") -}}
+    {{- return('nullif(' ~ cd2_enum_text(column) ~ ", '" ~ cd2_enum_unknown() ~ "')") -}}
+{% endmacro %}
+
+
+{#-
+    An enum column as text. dap stores enums as PostgreSQL ENUM types (`canvas.<table>__<column>`):
+    in dap_syncdb mode the value is cast to text, so models compare, combine and union it like
+    any string (an ENUM rejects a literal outside its members).
+-#}
+{% macro cd2_enum_text(column) %}
+    {%- if cd2_reads_dap_tables() -%}
+        {{- return('cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')') -}}
+    {%- endif -%}
+    {{- return(adapter.quote(column)) -}}
 {% endmacro %}
 
 

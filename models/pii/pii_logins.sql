@@ -3,7 +3,7 @@ with
 
 pseudonyms as (
 
-    select * from {{ ref('canvas__pseudonyms') }}
+    select * from {{ cd2_current_table('canvas', 'pseudonyms') }}
 
 ),
 

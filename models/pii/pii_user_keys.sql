@@ -34,7 +34,7 @@ user_ids as (
 pads as (
 
     select {{ cd2_hmac_pads() }}
-    from (select {{ cd2_secret_hex() }} as key_hex)
+    from (select {{ cd2_hmac_key() }} as hmac_key) as secret
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 users as (
 
-    select * from {{ ref('canvas__users') }}
+    select * from {{ cd2_current_table('canvas', 'users') }}
 
 ),
 

@@ -18,7 +18,8 @@ duplicates as (
         {{ combination_of_columns | join(',\n        ') }},
         count(*) as occurrences
     from checked
-    group by all
+    group by
+        {{ combination_of_columns | join(',\n        ') }}
     having count(*) > 1
 
 )

@@ -51,16 +51,30 @@ flagged as (
 
 ),
 
+counted as (
+
+    -- the session's number within the user's run: session starts so far
+    select
+        *,
+        sum(case when is_session_start then 1 else 0 end) over (
+            partition by user_id, session_key
+            order by request_ts, web_log_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+
+),
+
 numbered as (
 
     select
         *,
-        last_value(case when is_session_start then web_log_id end ignore nulls) over (
-            partition by user_id, session_key
+        first_value(web_log_id) over (
+            partition by user_id, session_key, session_number
             order by request_ts, web_log_id
             rows between unbounded preceding and current row
         ) as first_web_log_id
-    from flagged
+    from counted
 
 ),
 

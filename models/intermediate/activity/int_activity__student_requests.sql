@@ -2,15 +2,16 @@
     web_logs requests of students in their own course (M7 base filters), the whole history the
     warehouse kept (canvas_logs.web_logs is append-only past DAP's 30 days, P4).
 
-    Incremental: new batches of web_logs are added; the pre-hook deletes the requests of
+    Incremental (cd2 mode): new batches of web_logs are added; the pre-hook deletes the requests of
     student x course pairs no longer tracked (enrollment deleted, became pending, test user), and
     pairs that are tracked but hold no rows yet (a new or re-activated enrollment) are read
     from the whole history. Changing cd2_time_zone or cd2_page_views_include_api needs
     `--full-refresh`.
 -#}
+{#- dap_syncdb mode: no `_batch_id` to go by, so the model is rebuilt whole (DECISIONLOG). -#}
 {{
     config(
-        materialized='incremental',
+        materialized='table' if cd2_reads_dap_tables() else 'incremental',
         incremental_strategy='delete+insert',
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',
@@ -94,11 +95,19 @@ student_requests as (
 
 ),
 
+api_flagged as (
+
+    select
+        *,
+        {{ cd2_is_api_request() }} as is_api
+    from student_requests
+
+),
+
 classified as (
 
     select
         *,
-        {{ cd2_is_api_request() }} as is_api,
         {{ cd2_is_page_view() }} as is_page_view,
         coalesce(
             http_method = 'GET'
@@ -116,7 +125,7 @@ classified as (
             and not is_api,
             false
         ) as is_lti_launch
-    from student_requests
+    from api_flagged
 
 ),
 
@@ -128,7 +137,7 @@ final as (
         course_id,
         timestamp as request_ts,
         {{ cd2_local_ts('timestamp') }} as request_ts_local,
-        cast(request_ts_local as date) as activity_date,
+        cast({{ cd2_local_ts('timestamp') }} as date) as activity_date,
         session_key,
         http_method,
         http_status,

@@ -18,14 +18,13 @@ as_of as (
 
 ),
 
-final as (
+weeks as (
 
     select
         courses.course_id,
         courses.week1_start_local_date,
         {{ cd2_week_in_term('as_of.as_of_local_date', 'courses.week1_start_local_date') }}
             as week_in_term,
-        courses.week1_start_local_date + 7 * (week_in_term - 1) as week_start_local_date,
         as_of.as_of_local_date,
         as_of.as_of_ts
     from courses
@@ -33,6 +32,19 @@ final as (
     where
         not coalesce(courses.is_deleted, false)
         and courses.week1_start_local_date is not null
+
+),
+
+final as (
+
+    select
+        course_id,
+        week1_start_local_date,
+        week_in_term,
+        week1_start_local_date + 7 * (week_in_term - 1) as week_start_local_date,
+        as_of_local_date,
+        as_of_ts
+    from weeks
 
 )
 

@@ -27,24 +27,29 @@ published_assignments as (
         assignment_rules.is_new_quiz and not assignment_rules.is_quiz as is_new_quiz_only,
         case
             when assignment_rules.is_quiz or assignment_rules.is_new_quiz then 'quiz'
-            when list_contains(assignments.submission_types, 'discussion_topic') then 'discussion'
-            when list_contains(assignments.submission_types, 'external_tool') then 'external_tool'
-            when list_has_any(
-                assignments.submission_types,
+            when {{ cd2_array_contains('assignments.submission_types', "'discussion_topic'") }}
+                then 'discussion'
+            when {{ cd2_array_contains('assignments.submission_types', "'external_tool'") }}
+                then 'external_tool'
+            when {{ cd2_array_overlaps(
+                'assignments.submission_types',
                 [
-                    'online_upload',
-                    'online_text_entry',
-                    'online_url',
-                    'media_recording',
-                    'student_annotation'
+                    "'online_upload'",
+                    "'online_text_entry'",
+                    "'online_url'",
+                    "'media_recording'",
+                    "'student_annotation'",
                 ]
-            ) then 'online'
-            when list_contains(assignments.submission_types, 'on_paper') then 'on_paper'
-            when list_contains(assignments.submission_types, 'not_graded') then 'not_graded'
+            ) }} then 'online'
+            when {{ cd2_array_contains('assignments.submission_types', "'on_paper'") }}
+                then 'on_paper'
+            when {{ cd2_array_contains('assignments.submission_types', "'not_graded'") }}
+                then 'not_graded'
             when
-                -- list_distinct drops null elements
-                coalesce(len(list_distinct(assignments.submission_types)), 0) = 0
-                or list_contains(assignments.submission_types, 'none')
+                coalesce({{ cd2_array_count_where(
+                    'assignments.submission_types', 'submission_type', 'submission_type is not null'
+                ) }}, 0) = 0
+                or {{ cd2_array_contains('assignments.submission_types', "'none'") }}
                 then 'no_submission'
             else 'other'
         end as submission_group
@@ -92,7 +97,8 @@ final as (
         n_assignments_not_graded,
         n_assignments_other,
         n_assignments_with_due_date,
-        n_assignments_with_due_date / n_assignments as pct_assignments_with_due_date,
+        {{ cd2_ratio('n_assignments_with_due_date', 'n_assignments') }}
+            as pct_assignments_with_due_date,
         n_new_quizzes,
         total_points_possible,
         avg_points_possible,

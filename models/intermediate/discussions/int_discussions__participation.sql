@@ -44,7 +44,7 @@ first_posts as (
         course_id,
         discussion_topic_id,
         {{ cd2_arg_min('week_in_term', 'created_at') }} as week_in_term,
-        {{ cd2_microseconds_between('any_value(topic_posted_at)', 'min(created_at)') }}
+        {{ cd2_microseconds_between(cd2_any_value('topic_posted_at'), 'min(created_at)') }}
         / 3600000000.0 as hours_to_first_post
     from weeked
     where is_post
@@ -65,7 +65,7 @@ events as (
         is_post,
         entry_length,
         created_at,
-        cast(null as double) as hours_to_first_post
+        cast(null as double precision) as hours_to_first_post
     from weeked
     union all
     select

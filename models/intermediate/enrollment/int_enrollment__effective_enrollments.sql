@@ -76,10 +76,13 @@ dated as (
             when terms.end_at is not null
                 then 'term'
         end as effective_end_source,
-        case effective_end_source
-            when 'section' then sections.end_at
-            when 'course' then courses.conclude_at
-            when 'term' then terms.end_at
+        -- the date of effective_end_source (written out: PostgreSQL has no lateral aliases)
+        case
+            when sections.restrict_enrollments_to_section_dates and sections.end_at is not null
+                then sections.end_at
+            when courses.restrict_enrollments_to_course_dates and courses.conclude_at is not null
+                then courses.conclude_at
+            else terms.end_at
         end as effective_end_at
     from kept
     left join sections on kept.course_section_id = sections.course_section_id
@@ -89,7 +92,7 @@ dated as (
 
 ),
 
-final as (
+statused as (
 
     select
         dated.enrollment_id,
@@ -117,7 +120,6 @@ final as (
             when as_of.as_of_ts < dated.effective_start_at then 'not_started'
             else 'active'
         end as effective_status,
-        effective_status = 'active' as is_active,
         dated.created_at,
         dated.start_at,
         dated.end_at,
@@ -128,6 +130,38 @@ final as (
         as_of.as_of_ts as data_as_of
     from dated
     cross join as_of
+
+),
+
+final as (
+
+    select
+        enrollment_id,
+        user_id,
+        course_id,
+        course_section_id,
+        term_id,
+        enrollment_type,
+        role_id,
+        base_role_type,
+        is_student,
+        is_teacher_side,
+        is_observer,
+        workflow_state,
+        effective_start_at,
+        effective_end_at,
+        effective_end_source,
+        effective_status,
+        effective_status = 'active' as is_active,
+        created_at,
+        start_at,
+        end_at,
+        completed_at,
+        last_activity_at,
+        last_attended_at,
+        total_activity_time,
+        data_as_of
+    from statused
 
 )
 

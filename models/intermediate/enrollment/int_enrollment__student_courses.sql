@@ -22,7 +22,7 @@ final as (
     select
         user_id,
         course_id,
-        any_value(term_id) as term_id,
+        {{ cd2_any_value('term_id') }} as term_id,
         count(*) as n_enrollments,
         count(distinct course_section_id) as n_sections,
         {{ cd2_arg_min('effective_status', 'status_rank') }} as effective_status,
@@ -30,7 +30,7 @@ final as (
         min(created_at) as first_enrolled_at,
         max(last_activity_at) as last_activity_at,
         max(total_activity_time) as total_activity_time,
-        any_value(data_as_of) as data_as_of
+        {{ cd2_any_value('data_as_of') }} as data_as_of
     from students
     group by 1, 2
 

@@ -32,7 +32,7 @@ typed as (
         assignments.workflow_state,
         assignments.due_at,
         assignments.points_possible,
-        coalesce(assignments.submission_types, []) as submission_types,
+        coalesce(assignments.submission_types, {{ cd2_empty_text_array() }}) as submission_types,
         coalesce(quiz_lti.has_quiz_lti, false) as has_quiz_lti
     from assignments
     left join quiz_lti on assignments.assignment_id = quiz_lti.assignment_id
@@ -50,10 +50,34 @@ cleaned as (
         points_possible,
         has_quiz_lti,
         -- the enum sentinel (a type this project does not know) is null in staging: ignored
-        list_filter(
-            submission_types, lambda submission_type: submission_type is not null
-        ) as submission_types
+        {{ cd2_array_without_nulls('submission_types') }} as submission_types
     from typed
+
+),
+
+flagged as (
+
+    select
+        assignment_id,
+        course_id,
+        due_at,
+        points_possible,
+        workflow_state = 'published' as is_published,
+        {{ cd2_array_contains('submission_types', "'online_quiz'") }} as is_quiz,
+        {{ cd2_array_contains('submission_types', "'external_tool'") }}
+        and has_quiz_lti as is_new_quiz,
+        -- listed types Canvas does not call offline
+        {{ cd2_array_count_where(
+            'submission_types',
+            'submission_type',
+            "submission_type not in ('none', 'not_graded', 'on_paper', 'wiki_page', 'external_tool')"
+        ) }} as n_digital_types,
+        {{ cd2_array_count_where(
+            'submission_types',
+            'submission_type',
+            "submission_type not in ('none', 'not_graded', 'on_paper', 'wiki_page')"
+        ) }} as n_submittable_types
+    from cleaned
 
 ),
 
@@ -62,34 +86,19 @@ final as (
     select
         assignment_id,
         course_id,
-        workflow_state = 'published' as is_published,
-        list_contains(submission_types, 'online_quiz') as is_quiz,
-        list_contains(submission_types, 'external_tool') and has_quiz_lti as is_new_quiz,
-        -- any listed type Canvas does not call offline; a New Quizzes LTI counts as digital
-        len(
-            list_filter(
-                submission_types,
-                lambda submission_type: submission_type not in (
-                    'none', 'not_graded', 'on_paper', 'wiki_page', 'external_tool'
-                )
-            )
-        ) > 0
-        or is_new_quiz as expects_digital_submission,
+        is_published,
+        is_quiz,
+        is_new_quiz,
+        -- any digital type; a New Quizzes LTI counts as digital
+        n_digital_types > 0 or is_new_quiz as expects_digital_submission,
         is_published
         and due_at is not null
         and coalesce(points_possible, 0) > 0
         and (
             {{ var('cd2_timeliness_include_offline_types', false) }}
-            or len(
-                list_filter(
-                    submission_types,
-                    lambda submission_type: submission_type not in (
-                        'none', 'not_graded', 'on_paper', 'wiki_page'
-                    )
-                )
-            ) > 0
+            or n_submittable_types > 0
         ) as counts_for_timeliness
-    from cleaned
+    from flagged
 
 )
 

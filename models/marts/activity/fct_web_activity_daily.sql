@@ -32,7 +32,7 @@ daily as (
         count(*) filter (where is_wiki_page_view) as n_wiki_page_views,
         count(*) filter (where is_lti_launch) as n_lti_launches
     from web_requests
-    group by all
+    group by 1, 2, 3
 
 ),
 

@@ -27,7 +27,7 @@ sessions as (
         count(*) filter (where is_participation) as n_participations,
         sum(active_microseconds) as active_microseconds
     from web_requests
-    group by all
+    group by 1, 2
 
 ),
 

@@ -67,7 +67,7 @@ web_activity as (
         max(request_ts) filter (where is_participation) as last_web_participation_ts
     from student_requests
     where request_ts <= (select as_of.as_of_ts from as_of)
-    group by all
+    group by 1, 2
 
 ),
 
@@ -81,7 +81,7 @@ submission_activity as (
     where
         not is_deleted
         and submitted_at <= (select as_of.as_of_ts from as_of)
-    group by all
+    group by 1, 2
 
 ),
 
@@ -115,11 +115,11 @@ discussion_activity as (
     where
         not discussion_entries.is_deleted
         and discussion_entries.created_at <= (select as_of.as_of_ts from as_of)
-    group by all
+    group by 1, 2
 
 ),
 
-combined as (
+gathered as (
 
     select
         active_students.enrollment_id,
@@ -128,6 +128,7 @@ combined as (
         active_students.course_section_id,
         active_students.term_id,
         web_activity.last_web_activity_ts,
+        web_activity.last_web_participation_ts,
         submission_activity.last_submission_ts,
         discussion_activity.last_discussion_ts,
         case
@@ -135,21 +136,6 @@ combined as (
                 then active_students.last_activity_at
         end as canvas_last_activity_at,
         active_students.total_activity_time,
-        greatest(
-            web_activity.last_web_activity_ts,
-            submission_activity.last_submission_ts,
-            discussion_activity.last_discussion_ts,
-            canvas_last_activity_at
-        ) as last_activity_ts,
-        greatest(
-            web_activity.last_web_participation_ts,
-            submission_activity.last_submission_ts,
-            discussion_activity.last_discussion_ts
-        ) as last_participation_ts,
-        -- whole days elapsed (24 h periods)
-        {{ cd2_integer_divide(
-            cd2_microseconds_between('last_activity_ts', 'as_of.as_of_ts'), 86400000000
-        ) }} as days_since_last_activity,
         as_of.as_of_ts
     from active_students
     cross join as_of
@@ -165,6 +151,37 @@ combined as (
         on
             active_students.user_id = discussion_activity.user_id
             and active_students.course_id = discussion_activity.course_id
+
+),
+
+latest as (
+
+    select
+        *,
+        greatest(
+            last_web_activity_ts,
+            last_submission_ts,
+            last_discussion_ts,
+            canvas_last_activity_at
+        ) as last_activity_ts,
+        greatest(
+            last_web_participation_ts,
+            last_submission_ts,
+            last_discussion_ts
+        ) as last_participation_ts
+    from gathered
+
+),
+
+combined as (
+
+    select
+        *,
+        -- whole days elapsed (24 h periods)
+        {{ cd2_integer_divide(
+            cd2_microseconds_between('last_activity_ts', 'as_of_ts'), 86400000000
+        ) }} as days_since_last_activity
+    from latest
 
 ),
 

@@ -49,7 +49,8 @@ cells as (
         term_id,
         external_tool_id,
         week_in_term,
-        any_value(week1_start_local_date) + 7 * (week_in_term - 1) as week_start_local_date,
+        {{ cd2_any_value('week1_start_local_date') }} + 7 * (week_in_term - 1)
+            as week_start_local_date,
         count(distinct user_id) as n_launching_students,
         count(*) as n_launches
     from launches

@@ -48,7 +48,7 @@ course_accounts as (
         courses_in_scope.course_id,
         courses_in_scope.term_id,
         unnest(
-            coalesce(accounts.account_id_path, [courses_in_scope.account_id])
+            coalesce(accounts.account_id_path, array[courses_in_scope.account_id])
         ) as rollup_account_id
     from courses_in_scope
     left join accounts on courses_in_scope.account_id = accounts.account_id
@@ -124,16 +124,16 @@ final as (
         accounts.account_path,
         combined.n_courses,
         combined.n_published,
-        combined.n_published / combined.n_courses as pct_published,
+        {{ cd2_ratio('combined.n_published', 'combined.n_courses') }} as pct_published,
         combined.n_courses_with_students,
         combined.n_courses_using_gradebook,
-        combined.n_courses_using_gradebook / nullif(combined.n_courses_with_students, 0)
+        {{ cd2_ratio('combined.n_courses_using_gradebook', 'combined.n_courses_with_students') }}
             as pct_using_gradebook,
         combined.n_courses_using_modules,
-        combined.n_courses_using_modules / nullif(combined.n_courses_with_students, 0)
+        {{ cd2_ratio('combined.n_courses_using_modules', 'combined.n_courses_with_students') }}
             as pct_using_modules,
         combined.n_courses_with_syllabus,
-        combined.n_courses_with_syllabus / nullif(combined.n_courses_with_students, 0)
+        {{ cd2_ratio('combined.n_courses_with_syllabus', 'combined.n_courses_with_students') }}
             as pct_with_syllabus,
         case when not combined.is_suppressed then combined.n_students end as n_students,
         case

@@ -174,7 +174,7 @@ final as (
             when
                 not combined.is_suppressed
                 and combined.n_students_active >= {{ min_cell_size }}
-                then combined.n_students_active_7d / combined.n_students_active
+                then {{ cd2_ratio('combined.n_students_active_7d', 'combined.n_students_active') }}
         end as pct_students_active_7d,
         combined.n_published_assignments,
         case

@@ -46,11 +46,7 @@ final as (
         student_courses.effective_status as student_status,
         progressions.workflow_state,
         coalesce(
-            case
-                when json_valid(progressions.requirements_met)
-                    then json_array_length(progressions.requirements_met)
-            end,
-            0
+            {{ cd2_json_array_length('progressions.requirements_met') }}, 0
         ) as n_requirements_met,
         coalesce(progressions.workflow_state in ('started', 'completed'), false) as is_started,
         coalesce(progressions.workflow_state = 'completed', false) as is_completed,

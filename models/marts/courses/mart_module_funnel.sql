@@ -63,8 +63,10 @@ funnel as (
         coalesce(course_students.n_students, 0) as n_students,
         coalesce(module_counts.n_started, 0) as n_started,
         coalesce(module_counts.n_completed, 0) as n_completed,
-        coalesce(module_counts.n_started, 0) / course_students.n_students as pct_started,
-        coalesce(module_counts.n_completed, 0) / course_students.n_students as pct_completed
+        {{ cd2_ratio('coalesce(module_counts.n_started, 0)', 'course_students.n_students') }}
+            as pct_started,
+        {{ cd2_ratio('coalesce(module_counts.n_completed, 0)', 'course_students.n_students') }}
+            as pct_completed
     from modules
     left join course_students on modules.course_id = course_students.course_id
     left join module_counts on modules.context_module_id = module_counts.context_module_id

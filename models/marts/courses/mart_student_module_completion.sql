@@ -63,7 +63,9 @@ final as (
         course_modules.n_modules,
         coalesce(student_progress.n_modules_started, 0) as n_modules_started,
         coalesce(student_progress.n_modules_completed, 0) as n_modules_completed,
-        coalesce(student_progress.n_modules_completed, 0) / course_modules.n_modules
+        {{ cd2_ratio(
+            'coalesce(student_progress.n_modules_completed, 0)', 'course_modules.n_modules'
+        ) }}
             as pct_modules_completed,
         student_progress.last_completed_at,
         as_of.as_of_ts as data_as_of

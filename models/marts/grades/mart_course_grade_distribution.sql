@@ -86,7 +86,7 @@ final as (
         ) }} as n_students,
         {{ cd2_suppress(
             'course_totals.n_students',
-            'coalesce(band_counts.n_students, 0) / course_totals.n_students'
+            cd2_ratio('coalesce(band_counts.n_students, 0)', 'course_totals.n_students')
         ) }} as pct_of_students,
         {{ cd2_is_suppressed('course_totals.n_students') }} as is_suppressed,
         as_of.as_of_ts as data_as_of

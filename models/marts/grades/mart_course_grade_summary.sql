@@ -23,9 +23,10 @@ course_totals as (
         count(effective_score) as n_graded,
         avg(effective_score) as mean_score,
         {{ cd2_percentile_cont('effective_score', 0.5) }} as median_score,
-        count(
-            case when effective_score < {{ var('cd2_grade_dfw_threshold') }} then 1 end
-        ) / nullif(count(effective_score), 0) as pct_below_threshold
+        {{ cd2_ratio(
+            'count(case when effective_score < ' ~ var('cd2_grade_dfw_threshold') ~ ' then 1 end)',
+            'nullif(count(effective_score), 0)'
+        ) }} as pct_below_threshold
     from graded_enrollments
     group by 1, 2
 

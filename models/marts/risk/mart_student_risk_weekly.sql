@@ -94,7 +94,7 @@ flagged as (
 
 ),
 
-final as (
+pointed as (
 
     select
         user_key,
@@ -123,14 +123,44 @@ final as (
         + cast(has_missing_work as integer)
         + cast(is_inactive as integer)
         + cast(is_low_engagement as integer) as risk_points,
+        as_of_ts as data_as_of
+    from flagged
+
+),
+
+final as (
+
+    select
+        user_key,
+        course_id,
+        week_in_term,
+        term_id,
+        week_start_local_date,
+        effective_score,
+        effective_score_7d_ago,
+        score_change_7d,
+        n_missing,
+        n_late,
+        n_page_views_week,
+        n_participations_week,
+        page_views_z,
+        last_activity_ts,
+        days_since_last_activity,
+        has_no_activity,
+        is_low_score,
+        is_score_dropping,
+        has_missing_work,
+        is_inactive,
+        is_low_engagement,
+        risk_points,
         case
             when risk_points >= 3 then 'high'
             when risk_points = 2 then 'medium'
             when risk_points = 1 then 'low'
             else 'none'
         end as risk_level,
-        as_of_ts as data_as_of
-    from flagged
+        data_as_of
+    from pointed
 
 )
 

@@ -106,14 +106,22 @@ joined as (
 
 ),
 
-flagged as (
+prepared as (
 
     select
         *,
         coalesce(excused, false) as is_excused,
         submission_type is not null as is_submitted,
         cached_due_date is not null
-        and as_of_ts >= cached_due_date + missing_grace as is_past_due,
+        and as_of_ts >= cached_due_date + missing_grace as is_past_due
+    from joined
+
+),
+
+flagged as (
+
+    select
+        *,
         -- canvas-lms Submission.missing
         coalesce(
             not is_excused
@@ -162,7 +170,7 @@ flagged as (
             ),
             false
         ) as needs_grading
-    from joined
+    from prepared
 
 ),
 

@@ -74,7 +74,8 @@ per_week as (
     select
         course_id,
         week_in_term,
-        any_value(week1_start_local_date) + 7 * (week_in_term - 1) as week_start_local_date,
+        {{ cd2_any_value('week1_start_local_date') }} + 7 * (week_in_term - 1)
+            as week_start_local_date,
         count(distinct user_key) as n_students,
         count(*) as n_submitted,
         count(*) filter (where is_graded_after) as n_graded,
@@ -86,7 +87,7 @@ per_week as (
             where is_week_old and is_graded_after and hours_to_grade <= 168
         ) as n_graded_within_7d,
         count(*) filter (where is_graded_after and has_feedback) as n_graded_with_feedback,
-        any_value(data_as_of) as data_as_of
+        {{ cd2_any_value('data_as_of') }} as data_as_of
     from handed_in
     group by 1, 2
 
@@ -96,8 +97,8 @@ rated as (
 
     select
         *,
-        n_graded_within_7d / nullif(n_submitted_7d_ago, 0) as pct_graded_within_7d,
-        n_graded_with_feedback / nullif(n_graded, 0) as feedback_comment_rate
+        {{ cd2_ratio('n_graded_within_7d', 'n_submitted_7d_ago') }} as pct_graded_within_7d,
+        {{ cd2_ratio('n_graded_with_feedback', 'n_graded') }} as feedback_comment_rate
     from per_week
 
 ),

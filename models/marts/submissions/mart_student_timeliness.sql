@@ -7,7 +7,7 @@ submissions as (
 
 ),
 
-final as (
+counted as (
 
     select
         user_key,
@@ -31,16 +31,35 @@ final as (
         count(*) filter (
             where counts_for_timeliness and is_past_due and timeliness_status = 'custom'
         ) as n_custom,
-        n_on_time / nullif(n_assigned_due - n_excused, 0) as pct_on_time,
         avg(hours_before_due) filter (
             where counts_for_timeliness and is_past_due
         ) as avg_hours_before_due,
         avg(score_pct) filter (
             where counts_for_timeliness and is_past_due and is_posted
         ) as avg_score_pct,
-        any_value(data_as_of) as data_as_of
+        {{ cd2_any_value('data_as_of') }} as data_as_of
     from submissions
     group by 1, 2
+
+),
+
+final as (
+
+    select
+        user_key,
+        course_id,
+        n_assigned_due,
+        n_submitted,
+        n_on_time,
+        n_late,
+        n_missing,
+        n_excused,
+        n_custom,
+        {{ cd2_ratio('n_on_time', 'n_assigned_due - n_excused') }} as pct_on_time,
+        avg_hours_before_due,
+        avg_score_pct,
+        data_as_of
+    from counted
 
 )
 

@@ -32,13 +32,14 @@ due_work as (
 
 ),
 
-final as (
+counted as (
 
     select
         user_key,
         course_id,
         week_in_term,
-        any_value(week1_start_local_date) + 7 * (week_in_term - 1) as week_start_local_date,
+        {{ cd2_any_value('week1_start_local_date') }} + 7 * (week_in_term - 1)
+            as week_start_local_date,
         count(*) as n_assigned_due,
         count(*) filter (where is_submitted) as n_submitted,
         count(*) filter (where timeliness_status = 'on_time') as n_on_time,
@@ -46,12 +47,33 @@ final as (
         count(*) filter (where timeliness_status = 'missing') as n_missing,
         count(*) filter (where timeliness_status = 'excused') as n_excused,
         count(*) filter (where timeliness_status = 'custom') as n_custom,
-        n_on_time / nullif(n_assigned_due - n_excused, 0) as pct_on_time,
         avg(hours_before_due) as avg_hours_before_due,
         avg(score_pct) filter (where is_posted) as avg_score_pct,
-        any_value(data_as_of) as data_as_of
+        {{ cd2_any_value('data_as_of') }} as data_as_of
     from due_work
     group by 1, 2, 3
+
+),
+
+final as (
+
+    select
+        user_key,
+        course_id,
+        week_in_term,
+        week_start_local_date,
+        n_assigned_due,
+        n_submitted,
+        n_on_time,
+        n_late,
+        n_missing,
+        n_excused,
+        n_custom,
+        {{ cd2_ratio('n_on_time', 'n_assigned_due - n_excused') }} as pct_on_time,
+        avg_hours_before_due,
+        avg_score_pct,
+        data_as_of
+    from counted
 
 )
 
