@@ -290,10 +290,6 @@ def pg_query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def pg_schemas(dsn: str) -> set[str]:
-    return {row[0] for row in pg_query(dsn, "select schema_name from information_schema.schemata")}
-
-
 def pg_execute(dsn: str, sql: str) -> None:
     import psycopg2
 
