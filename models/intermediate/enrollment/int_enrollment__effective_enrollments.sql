@@ -76,14 +76,9 @@ dated as (
             when terms.end_at is not null
                 then 'term'
         end as effective_end_source,
-        -- the date of effective_end_source (written out: PostgreSQL has no lateral aliases)
-        case
-            when sections.restrict_enrollments_to_section_dates and sections.end_at is not null
-                then sections.end_at
-            when courses.restrict_enrollments_to_course_dates and courses.conclude_at is not null
-                then courses.conclude_at
-            else terms.end_at
-        end as effective_end_at
+        sections.end_at as section_end_at,
+        courses.conclude_at as course_conclude_at,
+        terms.end_at as term_end_at
     from kept
     left join sections on kept.course_section_id = sections.course_section_id
     left join courses on kept.course_id = courses.course_id
@@ -92,43 +87,56 @@ dated as (
 
 ),
 
+ended as (
+
+    select
+        *,
+        case effective_end_source
+            when 'section' then section_end_at
+            when 'course' then course_conclude_at
+            when 'term' then term_end_at
+        end as effective_end_at
+    from dated
+
+),
+
 statused as (
 
     select
-        dated.enrollment_id,
-        dated.user_id,
-        dated.course_id,
-        dated.course_section_id,
-        dated.term_id,
-        dated.type as enrollment_type,
-        dated.role_id,
-        dated.base_role_type,
-        dated.base_role_type = 'StudentEnrollment' as is_student,
-        dated.base_role_type in (
+        ended.enrollment_id,
+        ended.user_id,
+        ended.course_id,
+        ended.course_section_id,
+        ended.term_id,
+        ended.type as enrollment_type,
+        ended.role_id,
+        ended.base_role_type,
+        ended.base_role_type = 'StudentEnrollment' as is_student,
+        ended.base_role_type in (
             'TeacherEnrollment', 'TaEnrollment', 'DesignerEnrollment'
         ) as is_teacher_side,
-        dated.base_role_type = 'ObserverEnrollment' as is_observer,
-        dated.workflow_state,
-        dated.effective_start_at,
-        dated.effective_end_at,
-        dated.effective_end_source,
+        ended.base_role_type = 'ObserverEnrollment' as is_observer,
+        ended.workflow_state,
+        ended.effective_start_at,
+        ended.effective_end_at,
+        ended.effective_end_source,
         case
-            when dated.workflow_state in ('invited', 'creation_pending') then 'pending'
-            when dated.workflow_state = 'inactive' then 'inactive'
-            when dated.workflow_state = 'completed' then 'completed'
-            when as_of.as_of_ts >= dated.effective_end_at then 'soft_concluded'
-            when as_of.as_of_ts < dated.effective_start_at then 'not_started'
+            when ended.workflow_state in ('invited', 'creation_pending') then 'pending'
+            when ended.workflow_state = 'inactive' then 'inactive'
+            when ended.workflow_state = 'completed' then 'completed'
+            when as_of.as_of_ts >= ended.effective_end_at then 'soft_concluded'
+            when as_of.as_of_ts < ended.effective_start_at then 'not_started'
             else 'active'
         end as effective_status,
-        dated.created_at,
-        dated.start_at,
-        dated.end_at,
-        dated.completed_at,
-        dated.last_activity_at,
-        dated.last_attended_at,
-        dated.total_activity_time,
+        ended.created_at,
+        ended.start_at,
+        ended.end_at,
+        ended.completed_at,
+        ended.last_activity_at,
+        ended.last_attended_at,
+        ended.total_activity_time,
         as_of.as_of_ts as data_as_of
-    from dated
+    from ended
     cross join as_of
 
 ),

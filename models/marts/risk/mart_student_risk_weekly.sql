@@ -97,33 +97,12 @@ flagged as (
 pointed as (
 
     select
-        user_key,
-        course_id,
-        week_in_term,
-        term_id,
-        week_start_local_date,
-        effective_score,
-        effective_score_7d_ago,
-        score_change_7d,
-        n_missing,
-        n_late,
-        n_page_views_week,
-        n_participations_week,
-        page_views_z,
-        last_activity_ts,
-        days_since_last_activity,
-        has_no_activity,
-        is_low_score,
-        is_score_dropping,
-        has_missing_work,
-        is_inactive,
-        is_low_engagement,
+        *,
         cast(is_low_score as integer)
         + cast(is_score_dropping as integer)
         + cast(has_missing_work as integer)
         + cast(is_inactive as integer)
-        + cast(is_low_engagement as integer) as risk_points,
-        as_of_ts as data_as_of
+        + cast(is_low_engagement as integer) as risk_points
     from flagged
 
 ),
@@ -159,7 +138,7 @@ final as (
             when risk_points = 1 then 'low'
             else 'none'
         end as risk_level,
-        data_as_of
+        as_of_ts as data_as_of
     from pointed
 
 )
