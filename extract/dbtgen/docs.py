@@ -30,8 +30,11 @@ BLOCKS: dict[str, str] = {
     "latest version of each key by `_meta_ts`, hard deletes (`meta.action = 'D'`) removed, and the whole "
     "table replaced by a new snapshot when CD2 re-snapshots it (keys absent from the snapshot are gone). "
     "Soft deletes (`workflow_state = 'deleted'`) stay. Table and column names are CD2's own; nested values "
-    "are JSON. `--full-refresh` rebuilds the same rows from the raw change log.",
-    "cd2__staging_model": "Reads the current-state table; the key is renamed to `<entity>_id`, nested JSON "
+    "are JSON. `--full-refresh` rebuilds the same rows from the raw change log. Built in `cd2` mode only "
+    "(DuckDB): in `dap_syncdb` mode the tables `dap syncdb` keeps are the current state and this layer is "
+    'disabled (DECISIONLOG.md, "Two source modes").',
+    "cd2__staging_model": "Reads the table's current state (the current-state model in `cd2` mode; in "
+    "`dap_syncdb` mode the table `dap syncdb` keeps, where the load metadata columns are null); the key is renamed to `<entity>_id`, nested JSON "
     f"is typed, `{ENUM_UNKNOWN}` enum values and truncation placeholders ("
     + ", ".join(f"`{m}`" for m in TRUNCATION_MARKERS)
     + ") are null (with an `is_<column>_truncated` flag), and soft deletes are flagged `is_deleted`. "

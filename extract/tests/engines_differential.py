@@ -7,10 +7,11 @@ One synthetic institution is served by the fake DAP API and loaded twice, round 
 * (b) ``cd2 sync`` into DuckDB for the same rounds, the last one a ``cd2 run``.
 
 Every relation of the ``marts`` schema (dims, facts, marts) must then be equal row for row
-between the engines, after one stated normalisation and nothing else (``normalised``):
-floating-point values are compared to 12 significant digits (PostgreSQL's ``avg`` of integers
-is ``numeric``, DuckDB's a ``double``, and sums of doubles may round differently), numerics as
-floats, and timestamps as naive UTC. Rows are compared as multisets, columns by name and order.
+between the engines, after one stated normalisation and nothing else (``normalised``,
+``close_rows``): numerics are read as floats, and floating-point values are equal within a
+relative (or, near zero, absolute) tolerance of 1e-9 (PostgreSQL's ``avg`` of integers is
+``numeric``, DuckDB's a ``double``, and the engines add doubles in different orders, so the last
+bits differ); timestamps are naive UTC. Rows are compared as multisets, columns by name and order.
 
 dap loads the tables the marts read (``dbt ls`` of the sources upstream of ``models/marts``); the
 DuckDB side syncs every table, as ``cd2 run`` does by default. Both builds select the marts and
@@ -43,7 +44,8 @@ from extract.tests.sync_helpers import cli_env, serving
 SECRET = "engines-differential-secret"
 SELECTION = "+path:models/marts"
 ADVANCE_HOURS = (6.0, 30.0)  # a few hours, then across a day boundary
-SIGNIFICANT_DIGITS = 12
+FLOAT_TOLERANCE = 1e-9  # relative, or absolute near 0 (see ``close_rows``)
+MAX_ROWS_TO_PAIR = 20_000  # beyond this many differing rows, no pairing: the relation differs anyway
 DAP_TIMEOUT_S = 1800
 CD2_TIMEOUT_S = 1800
 
@@ -196,10 +198,6 @@ def normalised(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         value = float(value)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value) or value == 0:
-            return value
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             return value.astimezone(UTC).replace(tzinfo=None)
@@ -250,6 +248,30 @@ def postgres_relations(dsn: str, schema: str) -> dict[str, tuple[list[str], Rows
         con.close()
 
 
+def _close(left: Any, right: Any) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        return len(left) == len(right) and all(_close(a, b) for a, b in zip(left, right, strict=True))
+    return left == right
+
+
+def close_rows(only_left: Rows, only_right: Rows) -> tuple[Rows, Rows]:
+    """The rows left unmatched once each DuckDB row that differs from a PostgreSQL row only in
+    floating-point values within ``FLOAT_TOLERANCE`` is paired with it (and removed from both)."""
+    if not only_left or not only_right or sum(only_left.values()) > MAX_ROWS_TO_PAIR:
+        return only_left, only_right
+    left, right = list(only_left.elements()), list(only_right.elements())
+    unmatched: list[tuple[Any, ...]] = []
+    for row in left:
+        match = next((i for i, other in enumerate(right) if _close(row, other)), None)
+        if match is None:
+            unmatched.append(row)
+        else:
+            right.pop(match)
+    return Counter(unmatched), Counter(right)
+
+
 def differences(left: dict[str, tuple[list[str], Rows]], right: dict[str, tuple[list[str], Rows]]) -> list[str]:
     """What differs between the DuckDB (left) and PostgreSQL (right) relations, a few rows each."""
     problems: list[str] = []
@@ -263,7 +285,7 @@ def differences(left: dict[str, tuple[list[str], Rows]], right: dict[str, tuple[
         if left_columns != right_columns:
             problems.append(f"{name}: columns differ\n  DuckDB     {left_columns}\n  PostgreSQL {right_columns}")
             continue
-        only_left, only_right = left_rows - right_rows, right_rows - left_rows
+        only_left, only_right = close_rows(left_rows - right_rows, right_rows - left_rows)
         if only_left or only_right:
             sample = [f"  DuckDB only:     {dict(zip(left_columns, r, strict=True))}" for r in list(only_left)[:3]]
             sample += [f"  PostgreSQL only: {dict(zip(left_columns, r, strict=True))}" for r in list(only_right)[:3]]

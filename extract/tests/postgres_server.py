@@ -7,7 +7,8 @@ the first starts it if it is not running, and the last to let go stops it, if a 
 file under a lock, so a worker that died does not keep the server up for ever. Each module works
 in a database of its own (``fresh_database``).
 
-``CD2_PG_DSN`` names an existing server instead (its database is used as it is).
+``CD2_PG_DSN`` names an existing server instead: its database is used as it is by the tests that
+take the server's database, and the others create theirs beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -100,11 +102,23 @@ def postgres_server() -> Iterator[str]:
 
 
 def fresh_database(server_dsn: str, name: str) -> str:
-    """An empty database ``dapdb_<name>`` on the tests' server (its connection string). With
-    ``CD2_PG_DSN`` the given database itself is used."""
-    if os.environ.get("CD2_PG_DSN"):
-        return server_dsn
-    made = service("fresh-database", name)
-    if made.returncode != 0:
-        raise RuntimeError(f"could not create database dapdb_{name}: {made.stderr.strip()[-500:]}")
-    return _last_line(made)
+    """An empty database ``dapdb_<name>`` on the tests' server (its connection string). On a
+    server named by ``CD2_PG_DSN`` it is made with SQL (the role needs CREATEDB)."""
+    if not os.environ.get("CD2_PG_DSN"):
+        made = service("fresh-database", name)
+        if made.returncode != 0:
+            raise RuntimeError(f"could not create database dapdb_{name}: {made.stderr.strip()[-500:]}")
+        return _last_line(made)
+    import psycopg2
+
+    database = f"dapdb_{name}"
+    con = psycopg2.connect(server_dsn)
+    try:
+        con.autocommit = True
+        with con.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            cursor.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        con.close()
+    url = urlsplit(server_dsn)
+    return urlunsplit(url._replace(path=f"/{database}"))

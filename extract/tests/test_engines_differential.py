@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from extract.tests.conformance.dapcli import require_dap_client
 from extract.tests.engines_differential import (
     SECRET,
     Loaded,
+    close_rows,
     config_file,
     dbt_env,
     differences,
@@ -145,3 +147,13 @@ def test_the_secret_reaches_the_session_whole_through_pgoptions(
     secret = "a b\\c 'd' é"  # spaces, a backslash, quotes and non-ASCII survive libpq's parsing
     monkeypatch.setenv("PGOPTIONS", secret_options(secret))
     assert pg_query(server_dsn, "select current_setting('cd2.pseudonym_secret')") == [(secret,)]
+
+
+def test_floats_match_within_the_tolerance_and_nothing_else_is_forgiven() -> None:
+    left = Counter([(1, "a", -0.0847136804405), (2, "b", 8.12499999991e-05), (3, "c", 1.0)])
+    right = Counter([(1, "a", -0.0847136804404), (2, "b", 8.125e-05), (3, "c", 1.001)])
+    only_left, only_right = close_rows(left - right, right - left)
+    assert only_left == Counter([(3, "c", 1.0)]) and only_right == Counter([(3, "c", 1.001)])
+    assert not differences({"m": (["k", "v", "x"], left)}, {"m": (["k", "v", "x"], left.copy())})
+    assert differences({"m": (["k", "v", "x"], left)}, {"m": (["k", "v", "x"], right)})  # the 1.0 vs 1.001 row
+    assert differences({"m": (["k"], Counter())}, {"m": (["id"], Counter())})  # a column's name differs
