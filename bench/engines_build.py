@@ -154,8 +154,11 @@ def main() -> int:
     print(f"| DuckDB (cd2 mode) | {last['duckdb']['nodes']} | {duck:,.1f} s |")
     print(f"| PostgreSQL (dap_syncdb mode) | {last['postgres']['nodes']} | {pg:,.1f} s ({pg / duck:.1f} x DuckDB) |")
     print(f"marts equal: {record['marts_equal']}; results: {out.relative_to(ROOT)}")
-    shutil.rmtree(work, ignore_errors=True)
-    return 0 if record["marts_equal"] else 1
+    if record["marts_equal"]:
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
+    print(f"kept for inspection: {work} (DuckDB file) and database dapdb_bench_engines")
+    return 1
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ SECRET = "engines-differential-secret"
 SELECTION = "+path:models/marts"
 ADVANCE_HOURS = (6.0, 30.0)  # a few hours, then across a day boundary
 FLOAT_TOLERANCE = 1e-9  # relative, or absolute near 0 (see ``close_rows``)
-MAX_ROWS_TO_PAIR = 20_000  # beyond this many differing rows, no pairing: the relation differs anyway
 DAP_TIMEOUT_S = 1800
 CD2_TIMEOUT_S = 1800
 
@@ -204,7 +203,7 @@ def normalised(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple):
         return tuple(normalised(v) for v in value)
-    if isinstance(value, date | int | str):
+    if isinstance(value, float | date | int | str):
         return value
     return str(value)  # uuid and other scalar types: compared by their text
 
@@ -256,20 +255,30 @@ def _close(left: Any, right: Any) -> bool:
     return left == right
 
 
+def _shape(value: Any) -> Any:
+    """The value with its floats blanked: rows that may pair share their shape."""
+    if isinstance(value, float):
+        return None
+    if isinstance(value, tuple):
+        return tuple(_shape(v) for v in value)
+    return value
+
+
 def close_rows(only_left: Rows, only_right: Rows) -> tuple[Rows, Rows]:
     """The rows left unmatched once each DuckDB row that differs from a PostgreSQL row only in
     floating-point values within ``FLOAT_TOLERANCE`` is paired with it (and removed from both)."""
-    if not only_left or not only_right or sum(only_left.values()) > MAX_ROWS_TO_PAIR:
-        return only_left, only_right
-    left, right = list(only_left.elements()), list(only_right.elements())
+    candidates: dict[Any, list[tuple[Any, ...]]] = {}
+    for row in only_right.elements():
+        candidates.setdefault(_shape(row), []).append(row)
     unmatched: list[tuple[Any, ...]] = []
-    for row in left:
-        match = next((i for i, other in enumerate(right) if _close(row, other)), None)
+    for row in only_left.elements():
+        bucket = candidates.get(_shape(row), [])
+        match = next((i for i, other in enumerate(bucket) if _close(row, other)), None)
         if match is None:
             unmatched.append(row)
         else:
-            right.pop(match)
-    return Counter(unmatched), Counter(right)
+            bucket.pop(match)
+    return Counter(unmatched), Counter(row for bucket in candidates.values() for row in bucket)
 
 
 def differences(left: dict[str, tuple[list[str], Rows]], right: dict[str, tuple[list[str], Rows]]) -> list[str]:

@@ -13,6 +13,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from extract.tests.engines_differential import (
     differences,
     duckdb_relations,
     load_both,
+    normalised,
     pg_environment,
     pg_execute,
     pg_query,
@@ -157,3 +159,4 @@ def test_floats_match_within_the_tolerance_and_nothing_else_is_forgiven() -> Non
     assert not differences({"m": (["k", "v", "x"], left)}, {"m": (["k", "v", "x"], left.copy())})
     assert differences({"m": (["k", "v", "x"], left)}, {"m": (["k", "v", "x"], right)})  # the 1.0 vs 1.001 row
     assert differences({"m": (["k"], Counter())}, {"m": (["id"], Counter())})  # a column's name differs
+    assert normalised(0.5) == 0.5 and normalised(Decimal("0.50")) == 0.5  # read as floats, not text
