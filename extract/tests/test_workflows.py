@@ -405,8 +405,9 @@ def test_scheduled_runs_never_overlap() -> None:
 
 
 def test_soak_weekly_with_least_permissions() -> None:
-    """`make soak` once a week (or by hand with the `soak` input) in a job of its own: read-only
-    token, no secrets, a timeout, and only the suite's results and printed report uploaded."""
+    """`make soak` (and `make engines-demo`) once a week (or by hand with the `soak` input) in a job
+    of its own: read-only token, no secrets, a timeout, and only the results and printed reports
+    uploaded."""
     doc = load(SCHEDULED)
     on = triggers(doc)
     cron = soak_cron(doc)
@@ -425,9 +426,15 @@ def test_soak_weekly_with_least_permissions() -> None:
     run = soak_steps[index_of(soak_steps, lambda s: runs(s, "make soak"), "running make soak")]
     report = re.search(r"make soak 2>&1 \| tee (\S+)", run["run"])
     assert report, "the printed report is kept in a file"
+    # beside it, weekly, the engines' differential test on the demo institution
+    engines = soak_steps[index_of(soak_steps, lambda s: runs(s, "make engines-demo"), "running make engines-demo")]
+    engines_report = re.search(r"make engines-demo 2>&1 \| tee (\S+)", engines["run"])
+    assert engines_report, "the engines test's printed report is kept in a file"
     uploads = [s for s in soak_steps if uses(s, "actions/upload-artifact")]
     assert len(uploads) == 1 and uploads[0]["if"] == "always()"
-    assert sorted(paths_of(uploads[0])) == sorted(["bench/results/soak*.json", report.group(1)])
+    assert sorted(paths_of(uploads[0])) == sorted(
+        ["bench/results/soak*.json", report.group(1), engines_report.group(1)]
+    )
 
 
 def test_secrets_only_through_env() -> None:
