@@ -19,6 +19,7 @@ the engines' differential test) so no time is reported for different results. Re
 
 Usage:
     .venv/bin/python bench/engines_build.py [--profile demo] [--repeat 3]
+    .venv/bin/python bench/engines_build.py --compare-again <kept folder>   # after fixing the comparison
 """
 
 from __future__ import annotations
@@ -88,11 +89,33 @@ def dbt_build(target: str, work: Path, env: dict[str, str]) -> dict[str, Any]:
     return {"seconds": round(seconds, 2), "dbt_elapsed_s": round(results["elapsed_time"], 2), "nodes": kinds}
 
 
+def compare_again(profile: str, work: Path) -> int:
+    """The marts of a kept run compared again (after a fix of the comparison), recorded beside its timings."""
+    out = ROOT / "bench" / "results" / f"engines_build_{profile}.json"
+    record = json.loads(out.read_text(encoding="utf-8"))
+    with postgres_server() as server_dsn:
+        dsn = server_dsn.rsplit("/", 1)[0] + "/dapdb_bench_engines"
+        problems = differences(duckdb_relations(work / "cd2.duckdb", "marts"), postgres_relations(dsn, "marts"))
+    record["marts_equal"] = not problems
+    record["marts_compared_again"] = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "code": cd2_code_version()}
+    out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    print("\n".join(problems[:10]) or "marts equal")
+    return 0 if not problems else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--compare-again",
+        type=Path,
+        metavar="WORK_DIR",
+        help="only compare the marts again, in the folder a run kept and its database, and record the outcome",
+    )
     args = parser.parse_args()
+    if args.compare_again:
+        return compare_again(args.profile, args.compare_again)
     require_dap_client()
     work = Path(tempfile.mkdtemp(prefix="cd2-engines-bench-"))
     template = ensure_generated(args.profile, 1)

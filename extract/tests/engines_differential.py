@@ -247,8 +247,12 @@ def postgres_relations(dsn: str, schema: str) -> dict[str, tuple[list[str], Rows
         con.close()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _close(left: Any, right: Any) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
+    if _is_number(left) and _is_number(right):  # an integer on one engine may be numeric on the other
         return math.isclose(left, right, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
     if isinstance(left, tuple) and isinstance(right, tuple):
         return len(left) == len(right) and all(_close(a, b) for a, b in zip(left, right, strict=True))
@@ -256,8 +260,8 @@ def _close(left: Any, right: Any) -> bool:
 
 
 def _shape(value: Any) -> Any:
-    """The value with its floats blanked: rows that may pair share their shape."""
-    if isinstance(value, float):
+    """The value with its numbers blanked: rows that may pair share their shape."""
+    if _is_number(value):
         return None
     if isinstance(value, tuple):
         return tuple(_shape(v) for v in value)

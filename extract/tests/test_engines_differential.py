@@ -152,8 +152,8 @@ def test_the_secret_reaches_the_session_whole_through_pgoptions(
 
 
 def test_floats_match_within_the_tolerance_and_nothing_else_is_forgiven() -> None:
-    left = Counter([(1, "a", -0.0847136804405), (2, "b", 8.12499999991e-05), (3, "c", 1.0)])
-    right = Counter([(1, "a", -0.0847136804404), (2, "b", 8.125e-05), (3, "c", 1.001)])
+    left = Counter([(1, "a", -0.0847136804405), (2, "b", 8.12499999991e-05), (3, "c", 1.0), (4, 8, 3.954958130129182)])
+    right = Counter([(1, "a", -0.0847136804404), (2, "b", 8.125e-05), (3, "c", 1.001), (4, 8.0, 3.9549581301291823)])
     only_left, only_right = close_rows(left - right, right - left)
     assert only_left == Counter([(3, "c", 1.0)]) and only_right == Counter([(3, "c", 1.001)])
     assert not differences({"m": (["k", "v", "x"], left)}, {"m": (["k", "v", "x"], left.copy())})
