@@ -34,7 +34,8 @@ BLOCKS: dict[str, str] = {
     "(DuckDB): in `dap_syncdb` mode the tables `dap syncdb` keeps are the current state and this layer is "
     'disabled (DECISIONLOG.md, "Two source modes").',
     "cd2__staging_model": "Reads the table's current state (the current-state model in `cd2` mode; in "
-    "`dap_syncdb` mode the table `dap syncdb` keeps, where the load metadata columns are null); the key is renamed to `<entity>_id`, nested JSON "
+    "`dap_syncdb` mode the table `dap syncdb` keeps, where the load metadata columns are null); the key "
+    "is renamed to `<entity>_id`, nested JSON "
     f"is typed, `{ENUM_UNKNOWN}` enum values and truncation placeholders ("
     + ", ".join(f"`{m}`" for m in TRUNCATION_MARKERS)
     + ") are null (with an `is_<column>_truncated` flag), and soft deletes are flagged `is_deleted`. "
