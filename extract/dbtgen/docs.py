@@ -34,7 +34,8 @@ BLOCKS: dict[str, str] = {
     "(DuckDB): in `dap_syncdb` mode the tables `dap syncdb` keeps are the current state and this layer is "
     'disabled (DECISIONLOG.md, "Two source modes").',
     "cd2__staging_model": "Reads the table's current state (the current-state model in `cd2` mode; in "
-    "`dap_syncdb` mode the table `dap syncdb` keeps, where the load metadata columns are null); the key "
+    "`dap_syncdb` mode the table `dap syncdb` keeps, where the per-row load metadata is null and "
+    "`_schema_version` is the table's version in dap's `instructure_dap.table_sync`); the key "
     "is renamed to `<entity>_id`, nested JSON "
     f"is typed, `{ENUM_UNKNOWN}` enum values and truncation placeholders ("
     + ", ".join(f"`{m}`" for m in TRUNCATION_MARKERS)

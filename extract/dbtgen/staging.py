@@ -82,8 +82,9 @@ def _select_items(schema: TableSchema) -> list[str]:
             items.append(name if target == column.name else f"{name}{alias}")
         if column.name == "workflow_state" and has_soft_delete(schema):
             items.append("coalesce(workflow_state = 'deleted', false) as is_deleted")
-    # `_meta_ts`, `_batch_id`, `_loaded_at`: typed nulls in dap_syncdb mode (no per-row metadata there)
-    items.append("{{ cd2_load_metadata() }}")
+    # `_meta_ts`, `_batch_id`, `_loaded_at` are typed nulls in dap_syncdb mode (no per-row metadata
+    # there), `_schema_version` the table's version in dap's meta table
+    items.append(f"{{{{ cd2_load_metadata({sql_string(schema.namespace)}, {sql_string(schema.name)}) }}}}")
     return items
 
 

@@ -150,17 +150,27 @@
 
 {#-
     The load metadata staging passes on: `cd2 sync`'s per-row `_meta_ts`, `_batch_id`,
-    `_loaded_at`. dap keeps none of them per row, so in `dap_syncdb` mode they are typed nulls
-    (DECISIONLOG: "dap_syncdb mode").
+    `_loaded_at` and `_schema_version`. dap keeps none of them per row, so in `dap_syncdb` mode
+    the first three are typed nulls and `_schema_version` is the table's version in dap's
+    `instructure_dap.table_sync` (the hook `cd2_check_dap_tables` checked it before the run)
+    (DECISIONLOG: "Two source modes").
 -#}
-{% macro cd2_load_metadata() %}
+{% macro cd2_load_metadata(namespace, table) %}
     {%- if cd2_reads_dap_tables() -%}
         cast(null as {{ dbt.type_timestamp() }}) as _meta_ts,
         cast(null as {{ dbt.type_bigint() }}) as _batch_id,
-        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at
+        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
+        cast((
+            select max(table_sync.schema_version)
+            from {{ source('dap_meta', 'table_sync') }} as table_sync
+            where
+                table_sync.source_namespace = '{{ namespace | replace("'", "''") }}'
+                and table_sync.source_table = '{{ table | replace("'", "''") }}'
+        ) as {{ dbt.type_int() }}) as _schema_version
     {%- else -%}
         _meta_ts,
         _batch_id,
-        _loaded_at
+        _loaded_at,
+        _schema_version
     {%- endif -%}
 {% endmacro %}

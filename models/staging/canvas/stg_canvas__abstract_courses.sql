@@ -16,7 +16,7 @@ final as (
 
     select
         id as abstract_course_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'abstract_courses') }}
     from abstract_courses
 
 )

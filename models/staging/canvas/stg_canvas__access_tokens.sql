@@ -28,7 +28,7 @@ final as (
         {{ cd2_is_truncated('scopes') }} as is_scopes_truncated,
         {{ cd2_enum_value('workflow_state') }} as workflow_state,
         coalesce(workflow_state = 'deleted', false) as is_deleted,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'access_tokens') }}
     from access_tokens
 
 )

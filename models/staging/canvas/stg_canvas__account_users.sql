@@ -23,7 +23,7 @@ final as (
         coalesce(workflow_state = 'deleted', false) as is_deleted,
         account_id,
         role_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'account_users') }}
     from account_users
 
 )

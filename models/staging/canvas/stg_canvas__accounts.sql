@@ -36,7 +36,7 @@ final as (
         default_time_zone,
         uuid,
         sis_source_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'accounts') }}
     from accounts
 
 )

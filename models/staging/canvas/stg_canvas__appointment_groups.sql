@@ -16,7 +16,7 @@ final as (
 
     select
         id as appointment_group_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'appointment_groups') }}
     from appointment_groups
 
 )

@@ -26,7 +26,7 @@ final as (
         migration_id,
         {{ cd2_untruncated('title') }} as title,
         {{ cd2_is_truncated('title') }} as is_title_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assessment_question_banks') }}
     from assessment_question_banks
 
 )

@@ -30,7 +30,7 @@ final as (
         assessment_question_bank_id,
         migration_id,
         position,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assessment_questions') }}
     from assessment_questions
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as assessment_request_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assessment_requests') }}
     from assessment_requests
 
 )

@@ -31,7 +31,7 @@ final as (
         participate_score,
         {{ cd2_enum_value('action_level') }} as action_level,
         {{ cd2_enum_value('membership_type') }} as membership_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'asset_user_accesses') }}
     from asset_user_accesses
 
 )

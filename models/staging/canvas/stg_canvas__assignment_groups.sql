@@ -39,7 +39,7 @@ final as (
             }'
         ) }} as rules,
         {{ cd2_is_truncated('rules', json=true) }} as is_rules_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assignment_groups') }}
     from assignment_groups
 
 )

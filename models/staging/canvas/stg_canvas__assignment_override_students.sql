@@ -24,7 +24,7 @@ final as (
         assignment_id,
         quiz_id,
         assignment_override_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assignment_override_students') }}
     from assignment_override_students
 
 )

@@ -35,7 +35,7 @@ final as (
         assignment_id,
         all_day_date,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assignment_overrides') }}
     from assignment_overrides
 
 )

@@ -99,7 +99,7 @@ final as (
         parent_assignment_id,
         {{ cd2_enum_value('type') }} as type,  -- noqa: RF04
         has_sub_assignments,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'assignments') }}
     from assignments
 
 )

@@ -19,7 +19,7 @@ final as (
         attachment_id,
         context_id,
         {{ cd2_enum_value('context_type') }} as context_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'attachment_associations') }}
     from attachment_associations
 
 )

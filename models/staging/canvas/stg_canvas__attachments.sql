@@ -46,7 +46,7 @@ final as (
         content_type,
         uuid,
         root_attachment_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'attachments') }}
     from attachments
 
 )

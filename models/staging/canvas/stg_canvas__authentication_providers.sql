@@ -16,7 +16,7 @@ final as (
 
     select
         id as authentication_provider_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'authentication_providers') }}
     from authentication_providers
 
 )

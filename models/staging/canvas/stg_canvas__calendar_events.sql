@@ -45,7 +45,7 @@ final as (
         {{ cd2_untruncated('description') }} as description,
         {{ cd2_is_truncated('description') }} as is_description_truncated,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'calendar_events') }}
     from calendar_events
 
 )

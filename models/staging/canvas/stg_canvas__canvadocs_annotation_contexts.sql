@@ -23,7 +23,7 @@ final as (
         {{ cd2_untruncated('launch_id') }} as launch_id,
         {{ cd2_is_truncated('launch_id') }} as is_launch_id_truncated,
         submission_attempt,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'canvadocs_annotation_contexts') }}
     from canvadocs_annotation_contexts
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as cloned_item_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'cloned_items') }}
     from cloned_items
 
 )

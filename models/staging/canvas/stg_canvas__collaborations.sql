@@ -34,7 +34,7 @@ final as (
         context_code,
         type,
         resource_link_lookup_uuid,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'collaborations') }}
     from collaborations
 
 )

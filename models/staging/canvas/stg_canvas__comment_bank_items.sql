@@ -24,7 +24,7 @@ final as (
         course_id,
         {{ cd2_untruncated('comment') }} as comment,  -- noqa: RF04
         {{ cd2_is_truncated('comment') }} as is_comment_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'comment_bank_items') }}
     from comment_bank_items
 
 )

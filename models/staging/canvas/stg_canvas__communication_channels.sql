@@ -26,7 +26,7 @@ final as (
         updated_at,
         {{ cd2_enum_value('workflow_state') }} as workflow_state,
         position,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'communication_channels') }}
     from communication_channels
 
 )

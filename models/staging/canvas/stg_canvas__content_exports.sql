@@ -16,7 +16,7 @@ final as (
 
     select
         id as content_export_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_exports') }}
     from content_exports
 
 )

@@ -33,7 +33,7 @@ final as (
         started_at,
         finished_at,
         progress,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_migrations') }}
     from content_migrations
 
 )

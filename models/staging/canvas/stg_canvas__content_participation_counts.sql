@@ -23,7 +23,7 @@ final as (
         {{ cd2_enum_value('context_type') }} as context_type,
         unread_count,
         {{ cd2_enum_value('content_type') }} as content_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_participation_counts') }}
     from content_participation_counts
 
 )

@@ -20,7 +20,7 @@ final as (
         {{ cd2_enum_value('workflow_state') }} as workflow_state,
         content_id,
         {{ cd2_enum_value('content_type') }} as content_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_participations') }}
     from content_participations
 
 )

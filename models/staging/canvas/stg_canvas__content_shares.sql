@@ -24,7 +24,7 @@ final as (
         content_export_id,
         sender_id,
         {{ cd2_enum_value('read_state') }} as read_state,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_shares') }}
     from content_shares
 
 )

@@ -43,7 +43,7 @@ final as (
         {{ cd2_is_truncated('url') }} as is_url_truncated,
         {{ cd2_untruncated('title') }} as title,
         {{ cd2_is_truncated('title') }} as is_title_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'content_tags') }}
     from content_tags
 
 )

@@ -85,7 +85,7 @@ final as (
         ) }} as settings,  -- noqa: RF04
         {{ cd2_is_truncated('settings', json=true) }} as is_settings_truncated,
         unified_tool_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'context_external_tools') }}
     from context_external_tools
 
 )

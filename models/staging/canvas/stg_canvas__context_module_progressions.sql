@@ -31,7 +31,7 @@ final as (
         {{ cd2_is_truncated('incomplete_requirements') }} as is_incomplete_requirements_truncated,
         context_module_id,
         lock_version,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'context_module_progressions') }}
     from context_module_progressions
 
 )

@@ -36,7 +36,7 @@ final as (
         {{ cd2_is_truncated('completion_events') }} as is_completion_events_truncated,
         requirement_count,
         position,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'context_modules') }}
     from context_modules
 
 )

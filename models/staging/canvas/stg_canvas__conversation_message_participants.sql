@@ -24,7 +24,7 @@ final as (
         conversation_participant_id,
         {{ cd2_untruncated('tags') }} as tags,
         {{ cd2_is_truncated('tags') }} as is_tags_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'conversation_message_participants') }}
     from conversation_message_participants
 
 )

@@ -34,7 +34,7 @@ final as (
         has_media_objects,
         {{ cd2_untruncated('body') }} as body,
         {{ cd2_is_truncated('body') }} as is_body_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'conversation_messages') }}
     from conversation_messages
 
 )

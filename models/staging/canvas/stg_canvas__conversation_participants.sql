@@ -28,7 +28,7 @@ final as (
         label,
         {{ cd2_untruncated('tags') }} as tags,
         {{ cd2_is_truncated('tags') }} as is_tags_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'conversation_participants') }}
     from conversation_participants
 
 )

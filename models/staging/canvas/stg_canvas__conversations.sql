@@ -24,7 +24,7 @@ final as (
         subject,
         {{ cd2_untruncated('tags') }} as tags,
         {{ cd2_is_truncated('tags') }} as is_tags_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'conversations') }}
     from conversations
 
 )

@@ -22,7 +22,7 @@ final as (
         account_id,
         course_section_id,
         depth,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'course_account_associations') }}
     from course_account_associations
 
 )

@@ -32,7 +32,7 @@ final as (
         restrict_enrollments_to_section_dates,
         nonxlist_course_id,
         enrollment_term_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'course_sections') }}
     from course_sections
 
 )

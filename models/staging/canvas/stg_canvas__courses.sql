@@ -90,7 +90,7 @@ final as (
             }'
         ) }} as settings,  -- noqa: RF04
         {{ cd2_is_truncated('settings', json=true) }} as is_settings_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'courses') }}
     from courses
 
 )

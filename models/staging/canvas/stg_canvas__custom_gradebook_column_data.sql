@@ -19,7 +19,7 @@ final as (
         content,
         user_id,
         custom_gradebook_column_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'custom_gradebook_column_data') }}
     from custom_gradebook_column_data
 
 )

@@ -25,7 +25,7 @@ final as (
         position,
         read_only,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'custom_gradebook_columns') }}
     from custom_gradebook_columns
 
 )

@@ -21,7 +21,7 @@ final as (
         updated_at,
         {{ cd2_enum_value('workflow_state') }} as workflow_state,
         developer_key_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'developer_key_account_bindings') }}
     from developer_key_account_bindings
 
 )

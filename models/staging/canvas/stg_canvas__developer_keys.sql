@@ -48,7 +48,7 @@ final as (
             as is_client_credentials_audience_truncated,
         email,
         user_name,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'developer_keys') }}
     from developer_keys
 
 )

@@ -33,7 +33,7 @@ final as (
         depth,
         rating_count,
         rating_sum,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'discussion_entries') }}
     from discussion_entries
 
 )

@@ -21,7 +21,7 @@ final as (
         forced_read_state,
         discussion_entry_id,
         rating,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'discussion_entry_participants') }}
     from discussion_entry_participants
 
 )

@@ -21,7 +21,7 @@ final as (
         subscribed,
         unread_entry_count,
         discussion_topic_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'discussion_topic_participants') }}
     from discussion_topic_participants
 
 )

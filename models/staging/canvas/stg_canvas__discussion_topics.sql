@@ -54,7 +54,7 @@ final as (
         is_section_specific,
         position,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'discussion_topics') }}
     from discussion_topics
 
 )

@@ -24,7 +24,7 @@ final as (
         end_at,
         enrollment_term_id,
         {{ cd2_enum_value('enrollment_type') }} as enrollment_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'enrollment_dates_overrides') }}
     from enrollment_dates_overrides
 
 )

@@ -23,7 +23,7 @@ final as (
         restricted_access,
         access_is_current,
         {{ cd2_enum_value('state') }} as state,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'enrollment_states') }}
     from enrollment_states
 
 )

@@ -28,7 +28,7 @@ final as (
         sis_source_id,
         term_code,
         grading_period_group_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'enrollment_terms') }}
     from enrollment_terms
 
 )

@@ -37,7 +37,7 @@ final as (
         sis_pseudonym_id,
         last_attended_at,
         {{ cd2_enum_value('type') }} as type,  -- noqa: RF04
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'enrollments') }}
     from enrollments
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as eportfolio_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'eportfolios') }}
     from eportfolios
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as epub_export_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'epub_exports') }}
     from epub_exports
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as external_feed_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'external_feeds') }}
     from external_feeds
 
 )

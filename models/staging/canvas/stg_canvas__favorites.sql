@@ -21,7 +21,7 @@ final as (
         updated_at,
         context_id,
         {{ cd2_enum_value('context_type') }} as context_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'favorites') }}
     from favorites
 
 )

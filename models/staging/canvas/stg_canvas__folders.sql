@@ -34,7 +34,7 @@ final as (
         parent_folder_id,
         {{ cd2_enum_value('unique_type') }} as unique_type,
         position,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'folders') }}
     from folders
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as gradebook_upload_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'gradebook_uploads') }}
     from gradebook_uploads
 
 )

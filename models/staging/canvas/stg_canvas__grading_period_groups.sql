@@ -25,7 +25,7 @@ final as (
         weighted,
         display_totals_for_all_grading_periods,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'grading_period_groups') }}
     from grading_period_groups
 
 )

@@ -26,7 +26,7 @@ final as (
         close_date,
         title,
         weight,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'grading_periods') }}
     from grading_periods
 
 )

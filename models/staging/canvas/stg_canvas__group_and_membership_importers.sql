@@ -16,7 +16,7 @@ final as (
 
     select
         id as group_and_membership_importer_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'group_and_membership_importers') }}
     from group_and_membership_importers
 
 )

@@ -30,7 +30,7 @@ final as (
         group_limit,
         auto_leader,
         non_collaborative,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'group_categories') }}
     from group_categories
 
 )

@@ -25,7 +25,7 @@ final as (
         group_id,
         moderator,
         uuid,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'group_memberships') }}
     from group_memberships
 
 )

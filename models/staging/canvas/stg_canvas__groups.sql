@@ -42,7 +42,7 @@ final as (
         uuid,
         {{ cd2_enum_value('default_view') }} as default_view,
         non_collaborative,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'groups') }}
     from groups
 
 )

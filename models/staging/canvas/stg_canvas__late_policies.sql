@@ -26,7 +26,7 @@ final as (
         late_submission_interval,
         late_submission_minimum_percent_enabled,
         late_submission_minimum_percent,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'late_policies') }}
     from late_policies
 
 )

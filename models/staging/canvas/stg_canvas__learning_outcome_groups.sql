@@ -31,7 +31,7 @@ final as (
         {{ cd2_untruncated('description') }} as description,
         {{ cd2_is_truncated('description') }} as is_description_truncated,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'learning_outcome_groups') }}
     from learning_outcome_groups
 
 )

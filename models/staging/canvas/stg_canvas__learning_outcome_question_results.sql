@@ -34,7 +34,7 @@ final as (
         percent,
         {{ cd2_untruncated('title') }} as title,
         {{ cd2_is_truncated('title') }} as is_title_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'learning_outcome_question_results') }}
     from learning_outcome_question_results
 
 )

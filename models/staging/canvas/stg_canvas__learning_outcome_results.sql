@@ -46,7 +46,7 @@ final as (
         hidden,
         percent,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'learning_outcome_results') }}
     from learning_outcome_results
 
 )

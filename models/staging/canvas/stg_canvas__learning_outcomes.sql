@@ -34,7 +34,7 @@ final as (
         {{ cd2_is_truncated('description') }} as is_description_truncated,
         {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
         {{ cd2_is_truncated('data') }} as is_data_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'learning_outcomes') }}
     from learning_outcomes
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as live_assessments_assessment_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'live_assessments_assessments') }}
     from live_assessments_assessments
 
 )

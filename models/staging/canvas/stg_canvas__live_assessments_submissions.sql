@@ -16,7 +16,7 @@ final as (
 
     select
         id as live_assessments_submission_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'live_assessments_submissions') }}
     from live_assessments_submissions
 
 )

@@ -33,7 +33,7 @@ final as (
         {{ cd2_is_truncated('extensions') }} as is_extensions_truncated,
         {{ cd2_untruncated('tag') }} as tag,
         {{ cd2_is_truncated('tag') }} as is_tag_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'lti_line_items') }}
     from lti_line_items
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as lti_message_handler_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'lti_message_handlers') }}
     from lti_message_handlers
 
 )

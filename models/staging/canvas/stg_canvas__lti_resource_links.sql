@@ -27,7 +27,7 @@ final as (
         {{ cd2_is_truncated('custom') }} as is_custom_truncated,
         resource_link_uuid,
         lookup_uuid,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'lti_resource_links') }}
     from lti_resource_links
 
 )

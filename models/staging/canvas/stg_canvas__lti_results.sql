@@ -33,7 +33,7 @@ final as (
         {{ cd2_untruncated('grading_progress') }} as grading_progress,
         {{ cd2_is_truncated('grading_progress') }} as is_grading_progress_truncated,
         lti_line_item_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'lti_results') }}
     from lti_results
 
 )

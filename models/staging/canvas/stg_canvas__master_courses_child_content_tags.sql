@@ -23,7 +23,7 @@ final as (
         {{ cd2_untruncated('downstream_changes') }} as downstream_changes,
         {{ cd2_is_truncated('downstream_changes') }} as is_downstream_changes_truncated,
         {{ cd2_enum_value('content_type') }} as content_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_child_content_tags') }}
     from master_courses_child_content_tags
 
 )

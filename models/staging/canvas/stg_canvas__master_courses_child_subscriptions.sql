@@ -23,7 +23,7 @@ final as (
         use_selective_copy,
         master_template_id,
         child_course_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_child_subscriptions') }}
     from master_courses_child_subscriptions
 
 )

@@ -24,7 +24,7 @@ final as (
         use_default_restrictions,
         master_template_id,
         {{ cd2_enum_value('content_type') }} as content_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_master_content_tags') }}
     from master_courses_master_content_tags
 
 )

@@ -31,7 +31,7 @@ final as (
         imports_completed_at,
         send_notification,
         master_template_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_master_migrations') }}
     from master_courses_master_migrations
 
 )

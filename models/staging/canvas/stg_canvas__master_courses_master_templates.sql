@@ -29,7 +29,7 @@ final as (
         {{ cd2_untruncated('default_restrictions_by_type') }} as default_restrictions_by_type,
         {{ cd2_is_truncated('default_restrictions_by_type') }}
             as is_default_restrictions_by_type_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_master_templates') }}
     from master_courses_master_templates
 
 )

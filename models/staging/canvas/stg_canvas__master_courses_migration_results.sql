@@ -23,7 +23,7 @@ final as (
         {{ cd2_enum_value('import_type') }} as import_type,
         {{ cd2_untruncated('results') }} as results,
         {{ cd2_is_truncated('results') }} as is_results_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'master_courses_migration_results') }}
     from master_courses_migration_results
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as media_object_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'media_objects') }}
     from media_objects
 
 )

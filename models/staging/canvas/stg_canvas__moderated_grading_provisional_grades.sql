@@ -16,7 +16,7 @@ final as (
 
     select
         id as moderated_grading_provisional_grade_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'moderated_grading_provisional_grades') }}
     from moderated_grading_provisional_grades
 
 )

@@ -32,7 +32,7 @@ final as (
         {{ cd2_untruncated('link_id') }} as link_id,
         {{ cd2_is_truncated('link_id') }} as is_link_id_truncated,
         submission_time,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'originality_reports') }}
     from originality_reports
 
 )

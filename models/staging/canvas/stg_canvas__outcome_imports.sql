@@ -16,7 +16,7 @@ final as (
 
     select
         id as outcome_import_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'outcome_imports') }}
     from outcome_imports
 
 )

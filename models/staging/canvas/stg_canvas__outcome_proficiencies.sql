@@ -22,7 +22,7 @@ final as (
         coalesce(workflow_state = 'deleted', false) as is_deleted,
         context_id,
         {{ cd2_enum_value('context_type') }} as context_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'outcome_proficiencies') }}
     from outcome_proficiencies
 
 )

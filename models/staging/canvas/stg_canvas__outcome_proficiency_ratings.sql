@@ -26,7 +26,7 @@ final as (
         {{ cd2_untruncated('color') }} as color,
         {{ cd2_is_truncated('color') }} as is_color_truncated,
         description,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'outcome_proficiency_ratings') }}
     from outcome_proficiency_ratings
 
 )

@@ -21,7 +21,7 @@ final as (
         updated_at,
         assignment_id,
         post_manually,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'post_policies') }}
     from post_policies
 
 )

@@ -34,7 +34,7 @@ final as (
         authentication_provider_id,
         position,
         is_inst_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'pseudonyms') }}
     from pseudonyms
 
 )

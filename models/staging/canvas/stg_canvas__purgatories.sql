@@ -16,7 +16,7 @@ final as (
 
     select
         id as purgatory_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'purgatories') }}
     from purgatories
 
 )

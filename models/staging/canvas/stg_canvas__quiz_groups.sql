@@ -25,7 +25,7 @@ final as (
         pick_count,
         question_points,
         position,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'quiz_groups') }}
     from quiz_groups
 
 )

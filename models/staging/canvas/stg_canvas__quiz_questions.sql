@@ -43,7 +43,7 @@ final as (
             }'
         ) }} as question_data,
         {{ cd2_is_truncated('question_data', json=true) }} as is_question_data_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'quiz_questions') }}
     from quiz_questions
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as quiz_statistics_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'quiz_statistics') }}
     from quiz_statistics
 
 )

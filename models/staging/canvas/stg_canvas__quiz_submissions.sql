@@ -41,7 +41,7 @@ final as (
         was_preview,
         score_before_regrade,
         has_seen_results,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'quiz_submissions') }}
     from quiz_submissions
 
 )

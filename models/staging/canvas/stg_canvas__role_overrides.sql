@@ -26,7 +26,7 @@ final as (
         enabled,
         applies_to_self,
         applies_to_descendants,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'role_overrides') }}
     from role_overrides
 
 )

@@ -24,7 +24,7 @@ final as (
         coalesce(workflow_state = 'deleted', false) as is_deleted,
         account_id,
         {{ cd2_enum_value('base_role_type') }} as base_role_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'roles') }}
     from roles
 
 )

@@ -30,7 +30,7 @@ final as (
         artifact_attempt,
         {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
         {{ cd2_is_truncated('data') }} as is_data_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'rubric_assessments') }}
     from rubric_assessments
 
 )

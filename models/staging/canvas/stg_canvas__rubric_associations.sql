@@ -34,7 +34,7 @@ final as (
         bookmarked,
         hide_outcome_results,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'rubric_associations') }}
     from rubric_associations
 
 )

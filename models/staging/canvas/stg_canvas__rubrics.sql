@@ -31,7 +31,7 @@ final as (
         title,
         {{ cd2_untruncated('data') }} as data,  -- noqa: RF04
         {{ cd2_is_truncated('data') }} as is_data_truncated,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'rubrics') }}
     from rubrics
 
 )

@@ -23,7 +23,7 @@ final as (
         count,
         minimum,
         maximum,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'score_statistics') }}
     from score_statistics
 
 )

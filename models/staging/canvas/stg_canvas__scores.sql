@@ -33,7 +33,7 @@ final as (
         final_points,
         unposted_final_points,
         override_score,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'scores') }}
     from scores
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as sis_batch_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'sis_batches') }}
     from sis_batches
 
 )

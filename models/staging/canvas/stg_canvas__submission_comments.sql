@@ -37,7 +37,7 @@ final as (
         provisional_grade_id,
         draft,
         edited_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'submission_comments') }}
     from submission_comments
 
 )

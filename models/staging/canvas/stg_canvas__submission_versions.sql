@@ -21,7 +21,7 @@ final as (
         {{ cd2_enum_value('context_type') }} as context_type,
         assignment_id,
         version_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'submission_versions') }}
     from submission_versions
 
 )

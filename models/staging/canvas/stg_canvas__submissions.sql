@@ -67,7 +67,7 @@ final as (
         {{ cd2_is_truncated('body') }} as is_body_truncated,
         url,
         custom_grade_status_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'submissions') }}
     from submissions
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         id as usage_rights_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'usage_rights') }}
     from usage_rights
 
 )

@@ -21,7 +21,7 @@ final as (
         updated_at,
         account_id,
         depth,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'user_account_associations') }}
     from user_account_associations
 
 )

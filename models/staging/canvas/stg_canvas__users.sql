@@ -33,7 +33,7 @@ final as (
         school_name,
         school_position,
         public,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'users') }}
     from users
 
 )

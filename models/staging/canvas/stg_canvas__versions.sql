@@ -16,7 +16,7 @@ final as (
 
     select
         id as version_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'versions') }}
     from versions
 
 )

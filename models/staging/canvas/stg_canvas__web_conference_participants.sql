@@ -21,7 +21,7 @@ final as (
         created_at,
         updated_at,
         {{ cd2_enum_value('participation_type') }} as participation_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'web_conference_participants') }}
     from web_conference_participants
 
 )

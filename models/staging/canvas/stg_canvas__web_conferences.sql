@@ -37,7 +37,7 @@ final as (
         {{ cd2_is_truncated('settings') }} as is_settings_truncated,
         title,
         uuid,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'web_conferences') }}
     from web_conferences
 
 )

@@ -37,7 +37,7 @@ final as (
         title,
         protected_editing,
         could_be_locked,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'wiki_pages') }}
     from wiki_pages
 
 )

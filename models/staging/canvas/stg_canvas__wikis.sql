@@ -22,7 +22,7 @@ final as (
         {{ cd2_is_truncated('front_page_url') }} as is_front_page_url_truncated,
         has_no_front_page,
         title,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas', 'wikis') }}
     from wikis
 
 )

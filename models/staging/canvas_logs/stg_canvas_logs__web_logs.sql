@@ -38,7 +38,7 @@ final as (
         developer_key_id,
         participated,
         {{ cd2_user_agent_class('user_agent') }} as user_agent_class,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('canvas_logs', 'web_logs') }}
     from web_logs
 
 )

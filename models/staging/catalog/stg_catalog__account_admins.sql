@@ -22,7 +22,7 @@ final as (
         updated_at,
         root_account_id,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'account_admins') }}
     from account_admins
 
 )

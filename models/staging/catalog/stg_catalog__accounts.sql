@@ -46,7 +46,7 @@ final as (
         header_image_updated_at,
         canvas_account_uuid,
         alias_path,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'accounts') }}
     from accounts
 
 )

@@ -24,7 +24,7 @@ final as (
         updated_at,
         activated,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'applicants') }}
     from applicants
 
 )

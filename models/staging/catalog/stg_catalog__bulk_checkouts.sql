@@ -25,7 +25,7 @@ final as (
         created_at,
         updated_at,
         checkout_time,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'bulk_checkouts') }}
     from bulk_checkouts
 
 )

@@ -25,7 +25,7 @@ final as (
         created_at,
         updated_at,
         enrollment_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'bulk_invitations') }}
     from bulk_invitations
 
 )

@@ -22,7 +22,7 @@ final as (
         deleted_at,
         created_at,
         updated_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'cart_item_promotions') }}
     from cart_item_promotions
 
 )

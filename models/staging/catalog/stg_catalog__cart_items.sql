@@ -21,7 +21,7 @@ final as (
         deleted_at,
         created_at,
         updated_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'cart_items') }}
     from cart_items
 
 )

@@ -24,7 +24,7 @@ final as (
         order_id,
         checkout_time,
         root_account_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'carts') }}
     from carts
 
 )

@@ -26,7 +26,7 @@ final as (
         created_at,
         updated_at,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'certificate_templates') }}
     from certificate_templates
 
 )

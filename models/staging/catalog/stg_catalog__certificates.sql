@@ -30,7 +30,7 @@ final as (
         custom_template_id,
         days_to_expire,
         expires_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'certificates') }}
     from certificates
 
 )

@@ -29,7 +29,7 @@ final as (
         published_at,
         published_by,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'custom_emails') }}
     from custom_emails
 
 )

@@ -24,7 +24,7 @@ final as (
         created_at,
         updated_at,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'email_layouts') }}
     from email_layouts
 
 )

@@ -29,7 +29,7 @@ final as (
         {{ cd2_untruncated('last_sync_error') }} as last_sync_error,
         {{ cd2_is_truncated('last_sync_error') }} as is_last_sync_error_truncated,
         order_item_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'enrollments') }}
     from enrollments
 
 )

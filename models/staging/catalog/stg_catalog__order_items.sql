@@ -25,7 +25,7 @@ final as (
         discounted_amount,
         quantity,
         unit_price,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'order_items') }}
     from order_items
 
 )

@@ -27,7 +27,7 @@ final as (
         deleted_at,
         source,
         user_id,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'orders') }}
     from orders
 
 )

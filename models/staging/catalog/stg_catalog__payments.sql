@@ -25,7 +25,7 @@ final as (
         {{ cd2_untruncated('purchase_params') }} as purchase_params,
         {{ cd2_is_truncated('purchase_params') }} as is_purchase_params_truncated,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'payments') }}
     from payments
 
 )

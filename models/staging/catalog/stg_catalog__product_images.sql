@@ -24,7 +24,7 @@ final as (
         image_file_size,
         image_updated_at,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'product_images') }}
     from product_images
 
 )

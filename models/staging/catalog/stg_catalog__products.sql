@@ -53,7 +53,7 @@ final as (
         bulk_purchase_disabled,
         enrollment_open_from,
         enrollment_open_to,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'products') }}
     from products
 
 )

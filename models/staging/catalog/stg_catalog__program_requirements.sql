@@ -22,7 +22,7 @@ final as (
         created_at,
         updated_at,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'program_requirements') }}
     from program_requirements
 
 )

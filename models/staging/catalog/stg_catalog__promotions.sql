@@ -31,7 +31,7 @@ final as (
         updated_at,
         deleted_at,
         usage_type,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'promotions') }}
     from promotions
 
 )

@@ -34,7 +34,7 @@ final as (
         css_content_type,
         css_file_size,
         css_updated_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'themes') }}
     from themes
 
 )

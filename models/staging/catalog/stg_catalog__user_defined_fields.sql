@@ -26,7 +26,7 @@ final as (
         updated_at,
         list_order,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'user_defined_fields') }}
     from user_defined_fields
 
 )

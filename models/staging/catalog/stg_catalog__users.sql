@@ -24,7 +24,7 @@ final as (
         time_zone,
         merged_into_user_id,
         deleted_at,
-        {{ cd2_load_metadata() }}
+        {{ cd2_load_metadata('catalog', 'users') }}
     from users
 
 )
