@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from extract.failures import CannotStartError, UsageError
-from extract.timeutil import utc_now
+from extract.freshness import freshness_by_namespace
 
 PROFILE_NAME = "cd2"
 DEFAULT_TARGET = "local"
@@ -95,14 +95,4 @@ def dap_freshness(connection: Any) -> dict[str, dict[str, Any]]:
             "group by 1 order by 1"
         )
         rows = cursor.fetchall()
-    now = utc_now()
-    return {
-        namespace: {
-            "tables": n,
-            "oldest_watermark": oldest,
-            "newest_watermark": newest,
-            "stale_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
-            "failed_tables": 0,
-        }
-        for namespace, n, oldest, newest in rows
-    }
+    return freshness_by_namespace([(*row, 0) for row in rows])

@@ -38,13 +38,13 @@ import duckdb
 from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
 from extract.database import default_published_path, open_database
+from extract.freshness import freshness_by_namespace
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
 from extract.sync.selection import resolve_tables
-from extract.timeutil import utc_now
 from extract.unchanged import dbt_vars, unchanged_models
 from extract.writer_lock import duckdb_lock_error, hold_writer
 
@@ -277,17 +277,7 @@ def data_freshness(db: Path, readers_copy: Path | None = None) -> dict[str, dict
         return {}
     finally:
         con.close()
-    now = utc_now()
-    return {
-        ns: {
-            "tables": n,
-            "oldest_watermark": oldest,
-            "newest_watermark": newest,
-            "stale_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
-            "failed_tables": failed,
-        }
-        for ns, n, oldest, newest, failed in rows
-    }
+    return freshness_by_namespace(rows)
 
 
 def run_all(
@@ -375,33 +365,51 @@ def _round(
         if busy is None:
             raise
         raise busy from None
+    parsed, manifest = parsing.result()
+    summary.dbt.append(parsed)
+    if not parsed.ok:
+        return summary
+    # every step gets the vars the project was parsed with
+    vars_args = ["--vars", vars_] if vars_ else []
+    with excluding(manifest, summary.unchanged_models) as exclude:
+        build_and_document(summary, config, project_dir, manifest, [*exclude, *vars_args], vars_args)
+    return summary
+
+
+def build_and_document(
+    summary: RunSummary,
+    config: RunConfig,
+    project_dir: Path,
+    manifest: Path | None,
+    build_extra: Sequence[str] = (),
+    docs_extra: Sequence[str] = (),
+) -> None:
+    """The dbt steps of a round after the parse, on any target: ``dbt build`` (with the run's
+    threads, unit-test and selection settings), then the static docs site; into ``summary``."""
     build = ["build", "--threads", str(config.dbt.threads)]
     if not config.dbt.unit_tests:
         build += ["--exclude-resource-type", "unit_test"]
     if config.dbt.select:
         # Only tests whose every parent is selected: a subset must not run tests of models it did not build.
         build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]
-    # every step gets the vars the project was parsed with
-    vars_args = ["--vars", vars_] if vars_ else []
-    parsed, manifest = parsing.result()
-    summary.dbt.append(parsed)
-    if not parsed.ok:
-        return summary
     target = dbt_target_dir(project_dir)
-    results = target / "run_results.json"
-    with excluding(manifest, summary.unchanged_models) as exclude:
-        # the summary names the command, not its (long) --vars argument
-        build_step = run_dbt(
-            [*build, *exclude, *vars_args], project_dir, config.db, manifest, run_results=results, label="build"
+    # the summary names the command, not its (long) --vars argument
+    summary.dbt.append(
+        run_dbt(
+            [*build, *build_extra],
+            project_dir,
+            config.db,
+            manifest,
+            run_results=target / "run_results.json",
+            label="build",
         )
-    summary.dbt.append(build_step)
+    )
     if config.dbt.docs:
-        docs_args = ["docs", "generate", "--static", *vars_args]
+        docs_args = ["docs", "generate", "--static", *docs_extra]
         docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
         summary.dbt.append(docs)
         if docs.ok:
             summary.docs_path = target / "static_index.html"
-    return summary
 
 
 def format_summary(summary: RunSummary) -> list[str]:

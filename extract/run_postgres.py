@@ -17,7 +17,7 @@ from pathlib import Path
 
 from extract.config import TARGET_ENV, RunConfig
 from extract.postgres import connect, connection_settings, dap_freshness, secret_options
-from extract.run import RunSummary, dbt_target_dir, parse_project, run_dbt
+from extract.run import RunSummary, build_and_document, parse_project
 
 PGOPTIONS_ENV = "PGOPTIONS"
 
@@ -45,17 +45,5 @@ def run_over_dap(config: RunConfig, project_dir: Path = Path()) -> RunSummary:
     summary.dbt.append(parsed)
     if not parsed.ok:
         return summary
-    build = ["build", "--threads", str(config.dbt.threads)]
-    if config.dbt.select:
-        build += ["--select", config.dbt.select, "--indirect-selection", "cautious"]
-    target = dbt_target_dir(project_dir)
-    summary.dbt.append(
-        run_dbt(build, project_dir, config.db, manifest, run_results=target / "run_results.json", label="build")
-    )
-    if config.dbt.docs:
-        docs_args = ["docs", "generate", "--static"]
-        docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
-        summary.dbt.append(docs)
-        if docs.ok:
-            summary.docs_path = target / "static_index.html"
+    build_and_document(summary, config, project_dir, manifest)
     return summary
