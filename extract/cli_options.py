@@ -26,6 +26,7 @@ PROFILE_NAMES = ("tiny", "demo", "large")
 SETTING_DEST = "setting:"  # argparse dest of a setting's flag: "setting:<dotted name>"
 SYNC_SETTINGS = (
     "db",
+    "lake",
     "namespaces",
     "tables",
     "format",

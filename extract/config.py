@@ -9,6 +9,8 @@ secrets are read from the environment (or a file named by a flag) only, never fr
 ``cd2.yml`` keys (all optional)::
 
     db: data/cd2.duckdb            # $CD2_DB, --db
+    lake: null                     # $CD2_LAKE, --lake; a folder: cd2 sync writes a Parquet lake there
+                                   # (raw/<namespace>/<table>/batch_id=<N>/, cd2_meta/) instead of the db
     namespaces: [canvas, canvas_logs]  # $CD2_NAMESPACES, --namespace
     tables: all                    # or a list: [courses, enrollments, submissions]; $CD2_TABLES, --table
     format: jsonl                  # jsonl | parquet | csv | tsv; $CD2_FORMAT, --format
@@ -68,6 +70,7 @@ from extract.pseudonym import SECRET_ENV
 CONFIG_FILE = "cd2.yml"
 CONFIG_ENV = "CD2_CONFIG"
 DB_ENV = "CD2_DB"  # profiles.yml reads it too
+LAKE_ENV = "CD2_LAKE"  # profiles.yml reads it too (the spark target)
 MEMORY_LIMIT_ENV = "CD2_MEMORY_LIMIT"  # profiles.yml reads it too
 TARGET_ENV = "CD2_TARGET"  # profiles.yml reads it too
 # Keys refused in cd2.yml by name: the file is meant to be committed.
@@ -134,6 +137,15 @@ class RunConfig:
     """Every resolved setting (``origins``: where each came from, by dotted name)."""
 
     db: Path = field(default=Path("data/cd2.duckdb"), metadata=how(PATH, "the DuckDB file", env=DB_ENV, flag="--db"))
+    lake: Path | None = field(
+        default=None,
+        metadata=how(
+            PATH,
+            "a folder: cd2 sync writes a Parquet lake there (for Spark, Databricks, Trino) instead of the DuckDB file",
+            env=LAKE_ENV,
+            flag="--lake",
+        ),
+    )
     namespaces: list[str] = field(
         default_factory=lambda: ["canvas", "canvas_logs"],
         metadata=how(NAMES, "namespaces to sync (repeat or comma-separate)", env="CD2_NAMESPACES", flag="--namespace"),
@@ -385,5 +397,7 @@ def validate(config: RunConfig) -> None:
             config.memory_limit = checked_memory_limit(str(config.memory_limit))
         except ConfigError as exc:
             raise ConfigError(f"{origin('memory_limit')}{exc}") from None
+    if config.lake is not None and config.lake.exists() and not config.lake.is_dir():
+        raise ConfigError(f"{origin('lake')}lake: {config.lake} is a file; the lake is a folder")
     if isinstance(config.publish, Path) and config.publish.resolve() == config.db.resolve():
         raise ConfigError(f"publish: {config.publish} is the database itself; give the read copy another path")

@@ -79,6 +79,11 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """``text`` as a single-quoted SQL string literal (an embedded quote doubled): for any text."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def inside(root: Path, path: Path) -> Path:
     """``path`` when it resolves (symlinks followed) strictly inside ``root``, else ``UnsafePathError``."""
     base = root.resolve()

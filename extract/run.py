@@ -39,8 +39,11 @@ from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
 from extract.database import default_published_path, open_database
 from extract.freshness import freshness_by_namespace
+from extract.lake.layout import LakeLayout
+from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
+from extract.sync.destination import LakeDestination
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
@@ -98,25 +101,19 @@ def run_sync_step(
     """The sync of ``cd2 sync`` and of ``cd2 run``: the tables the settings ask for (or ``tables``,
     already selected) into ``config.db``, under the caller's writer lock. An existing database is
     opened (and checked) before any API call; a new one is created only once the tables are known,
-    so that a bad name creates nothing."""
+    so that a bad name creates nothing. With ``config.lake`` the batches go to that Parquet lake
+    instead (``extract.lake``; the caller holds the lake's writer lock)."""
+    if config.lake is not None:
+        return _sync_into_lake(client, config, reporter, tables)
     con = _open_for_sync(config) if config.db.exists() else None
     try:
         if tables is None:
             tables = select_tables(client, config)
         if con is None:
             con = _open_for_sync(config)
-        options = SyncOptions(
-            tables=tables,
-            fmt=config.format,
-            csv_null=config.csv_null,
-            concurrency=config.concurrency,
-            download_concurrency=config.download_concurrency,
-            auto_resnapshot=config.auto_resnapshot,
-            work_dir=work_dir_for(config.db),
-        )
         reporter.start(len(tables))
         try:
-            report = SyncRunner(client, con, options, reporter).run()
+            report = SyncRunner(client, con, _sync_options(config, tables, config.db), reporter).run()
         finally:
             reporter.stop()
         report.checkpoint(con)  # a failure (a full disk) is an error, not swallowed by close()
@@ -124,6 +121,39 @@ def run_sync_step(
     finally:
         if con is not None:
             con.close()
+
+
+def _sync_into_lake(client: DapClient, config: RunConfig, reporter: Reporter, tables: list[str] | None) -> SyncReport:
+    assert config.lake is not None
+    if tables is None:
+        tables = select_tables(client, config)
+    config.lake.mkdir(parents=True, exist_ok=True)
+    state = LakeState.load(LakeLayout(config.lake), remove_unfinished=True)
+    # in memory: it only reads the job files and writes Parquet
+    con = duckdb.connect(config={"memory_limit": config.memory_limit} if config.memory_limit else {})
+    try:
+        destination = LakeDestination(con, state)
+        reporter.start(len(tables))
+        try:
+            report = SyncRunner(client, con, _sync_options(config, tables, config.lake), reporter, destination).run()
+        finally:
+            reporter.stop()
+        report.finish(destination.finish)  # the cd2_meta files, rebuilt from the batch records
+        return report
+    finally:
+        con.close()
+
+
+def _sync_options(config: RunConfig, tables: list[str], written: Path) -> SyncOptions:
+    return SyncOptions(
+        tables=tables,
+        fmt=config.format,
+        csv_null=config.csv_null,
+        concurrency=config.concurrency,
+        download_concurrency=config.download_concurrency,
+        auto_resnapshot=config.auto_resnapshot,
+        work_dir=work_dir_for(written),
+    )
 
 
 def _open_for_sync(config: RunConfig) -> duckdb.DuckDBPyConnection:

@@ -31,6 +31,11 @@ def main(args: argparse.Namespace) -> int:
             "the marts replace user ids with an HMAC keyed by it: set it to a long random value kept like a "
             "password (the same value every run, or user keys change)",
         )
+    if settings.lake is not None:
+        raise UsageError(
+            f"lake is set ({settings.origin('lake')}): cd2 run builds the DuckDB file",
+            "sync the lake with `cd2 sync --lake`, then build it with `dbt build --target spark`",
+        )
     console = Console(stderr=True)
     if target_type(args.project_dir, settings.dbt.target) == "postgres":
         return _report(console, run_over_dap(settings, args.project_dir))

@@ -19,11 +19,14 @@ def main(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     reporter = progress_reporter(console, args.progress, quiet_logs=not args.verbose)
     client = api_client(settings)
+    written = settings.lake if settings.lake is not None else settings.db
     try:
-        check_openable(settings.db, read_only=False)  # a folder or a read-only file: before the lock file exists
-        # A new database (and its lock file) is created only once the tables are known: a bad name creates nothing.
-        tables = None if settings.db.exists() else select_tables(client, settings)
-        with hold_writer(settings.db, "cd2 sync"):
+        if settings.lake is None:
+            check_openable(settings.db, read_only=False)  # a folder or a read-only file: before the lock file exists
+        # A new database or lake (and its lock file) is created only once the tables are known: a bad name
+        # creates nothing.
+        tables = None if written.exists() else select_tables(client, settings)
+        with hold_writer(written, "cd2 sync"):
             report = run_sync_step(client, settings, reporter, tables=tables)
     finally:
         client.close()

@@ -270,3 +270,17 @@ def _cause(exc: BaseException) -> str:
     text = str(exc)
     first = text.split("\n", 1)[0]
     return f"{type(exc).__name__}: {first}"
+
+
+def lake_full(folder: Path, exc: BaseException, files: Iterable[Path]) -> DiskFullError:
+    """A batch could not be written into the lake folder."""
+    batch = uncompressed_size(files)
+    return DiskFullError(
+        "lake folder",
+        folder,
+        needed_bytes=batch,
+        needed_basis=f"at most the batch's files uncompressed, {human_bytes(batch)} (Parquet compresses them)",
+        consequence="the batch's unfinished folder was removed: this table's files and watermark are as before; "
+        "not retried",
+        cause=_cause(exc),
+    )

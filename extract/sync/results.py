@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -34,8 +35,9 @@ class TableResult:
 class SyncReport:
     results: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
-    # The final checkpoint failed (a full disk): the batches are safe in the write-ahead log and
-    # replayed on the next open, but the run is not done.
+    # The last step failed (a full disk): DuckDB's checkpoint (the batches are safe in the
+    # write-ahead log and replayed on the next open) or the lake's cd2_meta files (rebuilt from the
+    # batch records next time); either way the run is not done.
     checkpoint_error: str | None = None
 
     @property
@@ -59,13 +61,18 @@ class SyncReport:
                 advice_count[result.advice] = advice_count.get(result.advice, 0) + 1
         lines += [f"  {advice} ({n} table{'s' if n > 1 else ''})" for advice, n in advice_count.items()]
         if self.checkpoint_error:
-            lines.append(f"  checkpoint failed: {self.checkpoint_error}")
+            lines.append(f"  the sync's last step failed: {self.checkpoint_error}")
         return lines
 
     def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The final checkpoint; its failure is kept in the report (after the tables' results)
-        instead of being raised past them."""
+        """The DuckDB file's final checkpoint (see ``finish``)."""
+        self.finish(lambda: checkpoint(con))
+
+    def finish(self, last_step: Callable[[], None]) -> None:
+        """The destination's last step (DuckDB's checkpoint, the lake's ``cd2_meta`` files); its
+        failure (a full disk) is kept in the report (after the tables' results) instead of being
+        raised past them."""
         try:
-            checkpoint(con)
+            last_step()
         except DiskFullError as exc:
             self.checkpoint_error = exc.line()

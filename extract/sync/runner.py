@@ -27,11 +27,11 @@ from extract.config import MEMORY_LIMIT_ENV
 from extract.config_values import CSV_NULLS
 from extract.dap.client import DapClient
 from extract.dap.errors import DapError, OutOfRangeError, SnapshotRequiredError
-from extract.landing.batch import BatchResult, BatchSpec, DiskFullError, land_batch, record_failure
+from extract.landing.batch import BatchResult, BatchSpec, DiskFullError
 from extract.landing.readers import CSV_NULL_WORD, FORMATS, parquet_columns
-from extract.landing.tables import stored_watermark
 from extract.names import UnsafeNameError, UnsafePathError, check_qualified_name, inside, shown, shown_qualified
 from extract.schema import TableSchema
+from extract.sync.destination import Destination, DuckDBDestination
 from extract.sync.fetch import FetchedJob, JobFetcher
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport, TableResult
@@ -68,10 +68,18 @@ class SyncOptions:
 
 class SyncRunner:
     def __init__(
-        self, client: DapClient, con: duckdb.DuckDBPyConnection, options: SyncOptions, reporter: Reporter
+        self,
+        client: DapClient,
+        con: duckdb.DuckDBPyConnection,
+        options: SyncOptions,
+        reporter: Reporter,
+        destination: Destination | None = None,
     ) -> None:
+        """``con`` reads the downloaded files; the batches go to ``destination`` (default: the
+        DuckDB file of ``con``)."""
         self.client = client
         self.con = con
+        self.destination = destination or DuckDBDestination(con)
         self.options = options
         self.reporter = reporter
         self._land_lock = threading.Lock()
@@ -116,7 +124,7 @@ class SyncRunner:
             version, doc = self.client.get_schema(namespace, table)
             schema = TableSchema.from_dap_schema(namespace, table, doc, version)
             with self._land_lock:
-                watermark = stored_watermark(self.con, schema)
+                watermark = self.destination.watermark(schema)
             if watermark is not None:
                 kind, reason = "incremental", "scheduled"
             try:
@@ -140,8 +148,7 @@ class SyncRunner:
             log.error("%s failed: %s", qname, message)
             with self._land_lock:
                 try:
-                    record_failure(
-                        self.con,
+                    self.destination.record_failure(
                         namespace,
                         table,
                         kind=kind,
@@ -150,7 +157,7 @@ class SyncRunner:
                         message=f"{message} ({advice})" if advice else message,
                         fmt=self.options.fmt,
                     )
-                except duckdb.Error as log_error:  # never hide the original failure
+                except (duckdb.Error, OSError) as log_error:  # never hide the original failure
                     log.error("%s: could not record the failure: %s", qname, log_error)
             return TableResult(
                 qname,
@@ -238,7 +245,7 @@ class SyncRunner:
             self.reporter.landing(qname)
             try:
                 with self._land_lock:
-                    batch = land_batch(self.con, spec)
+                    batch = self.destination.land(spec)
             except DiskFullError:
                 raise  # not a damaged file: fetching the files again would fill the same disk
             except duckdb.IOException as exc:

@@ -26,8 +26,12 @@ from extract.dap.auth import Credentials
 from extract.dap.client import DapClient, DownloadPolicy
 from extract.dap.transport import RetryPolicy
 from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, Fault, ServerConfig
+from extract.lake.duckdb_views import create_lake_views
+from extract.lake.layout import TEMP_PREFIX, LakeLayout
+from extract.lake.state import LakeState
 from extract.landing.tables import quote, raw_schema_name
 from extract.schema import Column
+from extract.sync.destination import LakeDestination
 from extract.sync.progress import LogReporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner
@@ -108,6 +112,33 @@ def run_sync(
     finally:
         con.close()
         client.close()
+
+
+def run_lake_sync(server: FakeDapServer, lake: Path, tables: Sequence[str], fmt: str = "jsonl") -> SyncReport:
+    """``run_sync`` into a Parquet lake (as ``cd2 sync --lake`` does, in this process)."""
+    client = fast_client(server.url)
+    con = duckdb.connect()
+    try:
+        lake.mkdir(parents=True, exist_ok=True)
+        destination = LakeDestination(con, LakeState.load(LakeLayout(lake), remove_unfinished=True))
+        opts = SyncOptions(tables=list(tables), fmt=fmt, work_dir=lake.parent / f"work-{lake.name}")
+        report = SyncRunner(client, con, opts, LogReporter(), destination).run()
+        report.finish(destination.finish)
+        return report
+    finally:
+        con.close()
+        client.close()
+
+
+def lake_database(lake: Path, db: Path) -> Path:
+    """The lake's raw and cd2_meta tables copied into a new DuckDB file ``db``, for comparisons."""
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    try:
+        create_lake_views(con, LakeLayout(lake), materialize=True)
+    finally:
+        con.close()
+    return db
 
 
 def replay_sql(con: duckdb.DuckDBPyConnection, store: Store, qname: str) -> str:
@@ -436,6 +467,7 @@ def cli_env(url: str | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1")
     env.setdefault("CD2_PSEUDONYM_SECRET", "cd2-tests-only-not-a-secret")
     env.pop("CD2_DB", None)
+    env.pop("CD2_LAKE", None)
     if url is not None:
         env.update(DAP_API_URL=url, DAP_CLIENT_ID=DEFAULT_CLIENT_ID, DAP_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
     env.update(extra)
@@ -675,18 +707,23 @@ class TrialResult:
 class SyncKillBench:
     """``kill -9`` of ``cd2 sync`` (the CLI) at a seeded moment, then a re-run, compared row for row
     with a clean run. Set up once (clean references, checked against the truth, and the time a warm
-    run takes); the server's clock must not move between the set-up and the trials."""
+    run takes); the server's clock must not move between the set-up and the trials. With ``lake``
+    the sync writes a Parquet lake (``--lake``), compared through DuckDB views of it."""
 
     KINDS = ("snapshot", "incremental")
 
-    def __init__(self, server: FakeDapServer, work: Path, tables: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, server: FakeDapServer, work: Path, tables: Sequence[str] | None = None, *, lake: bool = False
+    ) -> None:
         self.work = work
+        self.lake = lake
+        self.suffix = ".lake" if lake else ".duckdb"
         work.mkdir(parents=True, exist_ok=True)
         self.env = cli_env(server.url)
         self.table_args = ("--table", ",".join(t.split(".", 1)[1] for t in tables)) if tables else ()
         store = server.store
         checked = list(tables or default_tables(store))
-        self.base = work / "base.duckdb"
+        self.base = work / f"base{self.suffix}"
         done = self._sync(self.base)
         assert done.returncode == 0, done.output[-3000:]
         server.advance(4)
@@ -696,36 +733,54 @@ class SyncKillBench:
         for kind in self.KINDS:
             # the first clean run renders the jobs; the second, warm like the trials, times the kill window
             for copy in ("reference", "warm"):
-                db = work / f"{kind}-{copy}.duckdb"
-                self._start(db, kind)
-                done = self._sync(db)
+                target = work / f"{kind}-{copy}{self.suffix}"
+                self._start(target, kind)
+                done = self._sync(target)
                 assert done.returncode == 0, done.output[-3000:]
                 self.seconds[kind] = done.seconds
                 if copy == "reference":
-                    self.references[kind] = db
-                    damage = landing_damage(db, store, checked)
+                    self.references[kind] = self.comparable(target)
+                    damage = landing_damage(self.references[kind], store, checked)
                     assert damage.clean, f"a clean {kind} run differs from the truth: {damage}"
                 else:
-                    assert row_differences(db, self.references[kind], RAW_SCHEMAS) == {}, f"two clean {kind} runs"
+                    differences = row_differences(self.comparable(target), self.references[kind], RAW_SCHEMAS)
+                    assert differences == {}, f"two clean {kind} runs"
         self._count = 0
 
-    def _sync(self, db: Path, kill_after_s: float | None = None) -> ChildRun:
-        command = cd2_command("sync", "--db", str(db), "--no-rate-limit", "--progress", "never", *self.table_args)
+    def _sync(self, target: Path, kill_after_s: float | None = None) -> ChildRun:
+        where = ("--lake" if self.lake else "--db", str(target))
+        command = cd2_command("sync", *where, "--no-rate-limit", "--progress", "never", *self.table_args)
         return run_child(command, self.env, kill_after_s=kill_after_s)
 
-    def _start(self, db: Path, kind: str) -> None:
-        for old in db.parent.glob(db.name + "*"):
-            old.unlink()
+    def comparable(self, target: Path) -> Path:
+        """A DuckDB file to compare: the database itself, or the lake's tables copied into one."""
+        return lake_database(target, target.with_name(target.name + ".duckdb")) if self.lake else target
+
+    def _remove(self, target: Path) -> None:
+        if target.is_dir():
+            shutil.rmtree(target)
+        for old in target.parent.glob(target.name + "*"):
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+
+    def _start(self, target: Path, kind: str) -> None:
+        self._remove(target)
         if kind == "incremental":
-            shutil.copyfile(self.base, db)
+            if self.lake:
+                shutil.copytree(self.base, target)
+            else:
+                shutil.copyfile(self.base, target)
 
     def trial(self, seed: int, kind: str) -> TrialResult:
         self._count += 1
-        db = self.work / f"trial{self._count}.duckdb"
-        self._start(db, kind)
+        target = self.work / f"trial{self._count}{self.suffix}"
+        self._start(target, kind)
         at = random.Random(seed).uniform(0.15, 0.95) * self.seconds[kind]
-        first = self._sync(db, kill_after_s=at)
-        again = self._sync(db)
+        first = self._sync(target, kill_after_s=at)
+        again = self._sync(target)
+        db = self.comparable(target)
         # row for row the clean run's raw data, which equal the truth (checked at set-up)
         differences = row_differences(db, self.references[kind], RAW_SCHEMAS)
         lost, doubled = lost_and_doubled(differences)
@@ -738,11 +793,13 @@ class SyncKillBench:
             problems.append(f"watermarks without their data: {orphans}")
         if watermarks(db) != watermarks(self.references[kind]):
             problems.append("watermarks differ from a clean run's")
-        for old in db.parent.glob(db.name + "*"):
-            old.unlink()
+        if self.lake and (unfinished := sorted(p.name for p in target.glob(f"raw/*/*/{TEMP_PREFIX}*"))):
+            problems.append(f"unfinished batch folders left after the re-run: {unfinished[:5]}")
+        self._remove(target)
         detail = f"{kind}, killed at {at:.2f}s (while running: {first.killed})" + "".join(f"; {p}" for p in problems)
+        name = "kill -9 of cd2 sync --lake" if self.lake else "kill -9 of cd2 sync"
         return TrialResult(
-            f"kill -9 of cd2 sync ({kind})", seed, not problems, lost, doubled, first.killed, detail,
+            f"{name} ({kind})", seed, not problems, lost, doubled, first.killed, detail,
             max(first.max_rss_kb, again.max_rss_kb),
         )  # fmt: skip
 

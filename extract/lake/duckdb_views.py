@@ -1,0 +1,55 @@
+"""A lake read by DuckDB: ``raw_<namespace>.<table>`` and ``cd2_meta.*`` as views over its files.
+
+The views have the columns and types of the DuckDB file's tables (JSON read back as JSON, the
+``batch_id`` partition folded into ``_batch_id``), so what reads one reads the other: ``cd2 status``
+over a lake, the tests that prove a lake equal to a DuckDB sync, and anyone's notebook.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from extract.lake.layout import PARTITION_KEY, LakeLayout
+from extract.lake.state import LakeState
+from extract.lake.writer import lake_type
+from extract.landing.tables import META_SCHEMA, quote, raw_schema_name
+from extract.names import check_name, quote_literal
+
+LOAD_COLUMNS = ("_meta_ts", "_meta_action", "_batch_id", "_loaded_at", "_schema_version")
+
+
+def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, materialize: bool = False) -> list[str]:
+    """Create the views (tables with ``materialize``) in ``con``; returns the raw tables' qualified names."""
+    state = LakeState.load(layout)
+    kind = "TABLE" if materialize else "VIEW"
+    created: list[str] = []
+    for namespace, table in layout.tables():
+        columns = state.landed_columns(namespace, table)
+        if not columns:
+            continue  # no committed batch yet
+        check_name("namespace", namespace)
+        files = layout.table_dir(namespace, table) / f"{PARTITION_KEY}=*" / "*.parquet"
+        items = [
+            f"CAST({quote(name)} AS {landed}) AS {quote(name)}" if lake_type(landed) != landed else quote(name)
+            for name, landed in columns
+        ]
+        schema = quote(raw_schema_name(namespace))
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(
+            f"CREATE OR REPLACE {kind} {schema}.{quote(table)} AS SELECT {', '.join(items)}, "
+            f"{', '.join(LOAD_COLUMNS)} FROM read_parquet({quote_literal(str(files))}, "
+            "hive_partitioning = false, union_by_name = true)"
+        )
+        created.append(f"{namespace}.{table}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+    for name in ("batches", "table_state", "schema_versions"):
+        path = layout.meta_file(name)
+        if not path.exists():
+            continue
+        excluded = " EXCLUDE (columns_json)" if name == "batches" else ""
+        json_cast = "CAST(schema_json AS JSON) AS schema_json" if name == "schema_versions" else None
+        select = f"SELECT *{excluded}" if json_cast is None else f"SELECT * REPLACE ({json_cast})"
+        con.execute(
+            f"CREATE OR REPLACE {kind} {META_SCHEMA}.{name} AS {select} FROM read_parquet({quote_literal(str(path))})"
+        )
+    return created
