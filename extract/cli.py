@@ -134,7 +134,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Read-only: never creates or changes a file. While a round holds the file, the published "
         "read copy is shown.",
     )
-    _add_settings(status, ("db",))
+    _add_settings(status, ("db", "lake"))
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     listing = _command(sub, "api:list_tables", "list", help="list the tables the DAP API offers in a namespace")

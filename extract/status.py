@@ -61,6 +61,19 @@ def open_for_status(db: Path) -> tuple[duckdb.DuckDBPyConnection, str | None]:
     return open_database(copy, read_only=True), note
 
 
+def open_lake_for_status(lake: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the lake's tables as views (``extract.lake.duckdb_views``):
+    reading a lake needs no lock, a batch being written is invisible."""
+    from extract.lake.duckdb_views import create_lake_views
+    from extract.lake.layout import LakeLayout
+
+    if not lake.is_dir():
+        raise CannotStartError(f"no lake at {lake}", "give the folder `cd2 sync --lake` writes")
+    con = duckdb.connect()
+    create_lake_views(con, LakeLayout(lake))
+    return con
+
+
 def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
     try:
         rows = con.execute(

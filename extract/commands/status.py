@@ -12,12 +12,15 @@ from rich.table import Table
 from extract.commands.common import settings_for
 from extract.failures import EXIT_OK
 from extract.redact import one_line
-from extract.status import TableStatus, open_for_status, table_statuses
+from extract.status import TableStatus, open_for_status, open_lake_for_status, table_statuses
 
 
 def main(args: argparse.Namespace) -> int:
     settings = settings_for(args)  # a bad value is named, whichever command reads it
-    con, note = open_for_status(settings.db)
+    if settings.lake is not None:
+        con, note = open_lake_for_status(settings.lake), None
+    else:
+        con, note = open_for_status(settings.db)
     try:
         statuses = table_statuses(con)
     finally:

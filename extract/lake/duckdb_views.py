@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from extract.lake import meta
 from extract.lake.layout import PARTITION_KEY, LakeLayout
 from extract.lake.state import LakeState
 from extract.lake.writer import lake_type
@@ -19,7 +20,8 @@ LOAD_COLUMNS = ("_meta_ts", "_meta_action", "_batch_id", "_loaded_at", "_schema_
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, materialize: bool = False) -> list[str]:
-    """Create the views (tables with ``materialize``) in ``con``; returns the raw tables' qualified names."""
+    """Create the raw views (tables with ``materialize``) and the ``cd2_meta`` tables in ``con``;
+    returns the raw tables' qualified names."""
     state = LakeState.load(layout)
     kind = "TABLE" if materialize else "VIEW"
     created: list[str] = []
@@ -42,14 +44,16 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, mat
         )
         created.append(f"{namespace}.{table}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
-    for name in ("batches", "table_state", "schema_versions"):
-        path = layout.meta_file(name)
-        if not path.exists():
-            continue
-        excluded = " EXCLUDE (columns_json)" if name == "batches" else ""
-        json_cast = "CAST(schema_json AS JSON) AS schema_json" if name == "schema_versions" else None
-        select = f"SELECT *{excluded}" if json_cast is None else f"SELECT * REPLACE ({json_cast})"
-        con.execute(
-            f"CREATE OR REPLACE {kind} {META_SCHEMA}.{name} AS {select} FROM read_parquet({quote_literal(str(path))})"
-        )
+    # from the batch records (the truth), not the cd2_meta files (which a crash may leave behind)
+    for name, arrow_table in meta.meta_tables(layout, state.records()).items():
+        view = f"cd2_lake_meta_{name}"
+        con.register(view, arrow_table)
+        try:
+            select = {
+                "batches": "SELECT * EXCLUDE (columns_json)",
+                "schema_versions": "SELECT * REPLACE (CAST(schema_json AS JSON) AS schema_json)",
+            }.get(name, "SELECT *")
+            con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.{name} AS {select} FROM {view}")
+        finally:
+            con.unregister(view)
     return created

@@ -61,15 +61,23 @@ def read_batches(layout: LakeLayout) -> dict[int, dict[str, Any]]:
     return out
 
 
-def write_all(layout: LakeLayout, records: list[dict[str, Any]]) -> None:
+def meta_tables(layout: LakeLayout, records: list[dict[str, Any]]) -> dict[str, pa.Table]:
+    """The ``cd2_meta`` tables that ``records`` (every record of the lake) make."""
     batches = [
         {**{name: record.get(name) for name, _ in BATCH_FIELDS}, "columns_json": _columns_json(record)}
         for record in records
     ]
-    _write(layout.meta_file("batches"), batches, BATCHES_SCHEMA)
-    _write(layout.meta_file("table_state"), table_state(records), TABLE_STATE_SCHEMA)
     known = _read(layout.meta_file("schema_versions"))
-    _write(layout.meta_file("schema_versions"), schema_versions(known, records), SCHEMA_VERSIONS_SCHEMA)
+    return {
+        "batches": _arrow(batches, BATCHES_SCHEMA),
+        "table_state": _arrow(table_state(records), TABLE_STATE_SCHEMA),
+        "schema_versions": _arrow(schema_versions(known, records), SCHEMA_VERSIONS_SCHEMA),
+    }
+
+
+def write_all(layout: LakeLayout, records: list[dict[str, Any]]) -> None:
+    for name, table in meta_tables(layout, records).items():
+        _write(layout.meta_file(name), table)
 
 
 def table_state(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -138,13 +146,17 @@ def _read(path: Path) -> list[dict[str, Any]]:
         return []
 
 
-def _write(path: Path, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+def _arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, TypeError) as exc:
+        raise LakeFormatError(f"a lake batch record does not fit cd2_meta: {exc}") from exc
+
+
+def _write(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), temp, compression="zstd")
-    except (pa.ArrowException, TypeError) as exc:
-        raise LakeFormatError(f"could not write {path}: {exc}") from exc
+    pq.write_table(table, temp, compression="zstd")
     sync_file(temp)
     temp.replace(path)
     sync_folder(path.parent)
