@@ -38,7 +38,9 @@ from extract.timeutil import utc_now
 log = logging.getLogger(__name__)
 
 FILE_SIZE = "256MB"  # one Parquet file per this much data: several files let engines read in parallel
-LAKE_TYPES = {"JSON": "VARCHAR"}  # landed type -> the type stored in the files
+# landed type -> the type stored in the files: what Spark, Trino and pyarrow all read (Spark
+# refuses Parquet's UUID and TIME types; JSON is text everywhere)
+LAKE_TYPES = {"JSON": "VARCHAR", "UUID": "VARCHAR", "TIME": "VARCHAR"}
 
 
 def lake_type(landed: str) -> str:

@@ -125,7 +125,7 @@ select * from final
         {%- if name in raw_columns -%}
             {%- do items.append(adapter.quote(name)) -%}
         {%- else -%}
-            {%- do items.append('cast(null as ' ~ data_type ~ ') as ' ~ adapter.quote(name)) -%}
+            {%- do items.append('cast(null as ' ~ cd2_cast_type(data_type) ~ ') as ' ~ adapter.quote(name)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for name in raw_columns -%}
@@ -144,7 +144,7 @@ select * from final
 {% macro cd2_empty_current_state(spec) %}
     {%- set items = [] -%}
     {%- for name, data_type in spec.columns -%}
-        {%- do items.append('cast(null as ' ~ data_type ~ ') as ' ~ adapter.quote(name)) -%}
+        {%- do items.append('cast(null as ' ~ cd2_cast_type(data_type) ~ ') as ' ~ adapter.quote(name)) -%}
     {%- endfor -%}
     {%- do items.append('cast(null as timestamp) as _meta_ts') -%}
     {%- do items.append('cast(null as bigint) as _batch_id') -%}
@@ -157,6 +157,73 @@ final as (
     select
         {{ items | join(',\n') | indent(8) }}
     where false
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#-
+    Spark (the lake, without Delta or Iceberg: no merge, no delete): the current state is
+    rebuilt whole from the raw change log on every run (the model is a table there, see
+    dbt_project.yml), with the same rule: the latest version per key since the latest committed
+    snapshot (history tables: everything), deletes left out. DECISIONLOG: "Spark rebuilds the
+    current state".
+-#}
+{% macro spark__cd2_current_state_from_changes(spec, changes, batches, raw_columns) %}
+    {%- set key = adapter.quote(spec.key) -%}
+with
+
+changes as (
+
+    select * from {{ changes }}
+
+),
+{%- if not spec.history %}
+
+snapshots as (
+
+    select batch_id from {{ batches }}
+    where
+        namespace = {{ cd2_sql_string(spec.namespace) }}
+        and table_name = {{ cd2_sql_string(spec.table) }}
+        and kind = 'snapshot'
+        and status = 'committed'
+
+),
+{%- endif %}
+
+bounds as (
+
+    select
+        {% if spec.history -%}
+            1
+        {%- else -%}
+            (select coalesce(max(batch_id), 1) from snapshots)
+        {%- endif %} as first_batch_id
+
+),
+
+ranked_changes as (
+
+    select
+        *,
+        row_number() over (
+            partition by {{ key }}
+            order by _meta_ts desc, _batch_id desc, _meta_action asc
+        ) as change_rank
+    from changes
+    where _batch_id >= (select first_batch_id from bounds)
+
+),
+
+final as (
+
+    select
+        {{ cd2_current_state_columns(spec, raw_columns) | indent(8) }}
+    from ranked_changes
+    where change_rank = 1 and _meta_action = 'U'
 
 )
 

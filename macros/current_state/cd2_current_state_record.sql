@@ -69,6 +69,15 @@ where
 
 {#- on-run-start hook: the table the post-hook writes (created once, not by racing threads). -#}
 {% macro cd2_model_state_ddl() %}
+    {{- return(adapter.dispatch('cd2_model_state_ddl', 'cd2')()) -}}
+{% endmacro %}
+
+{#- Spark rebuilds the current state whole every run (no model state to keep): nothing. -#}
+{% macro spark__cd2_model_state_ddl() %}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro default__cd2_model_state_ddl() %}
 create schema if not exists cd2_meta;
 create table if not exists cd2_meta.model_state (
     namespace varchar not null,
@@ -114,6 +123,14 @@ insert or replace into cd2_meta.project_state values ('current_state_fingerprint
     A model with a failing test keeps its old value, so the next run checks those rows again.
 -#}
 {% macro cd2_record_tested_keys(results) %}
+    {{- return(adapter.dispatch('cd2_record_tested_keys', 'cd2')(results)) -}}
+{% endmacro %}
+
+{% macro spark__cd2_record_tested_keys(results) %}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro default__cd2_record_tested_keys(results) %}
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}

@@ -9,6 +9,10 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
+    {{- return(adapter.dispatch('cd2_raw_columns', 'cd2')(relation)) -}}
+{% endmacro %}
+
+{% macro default__cd2_raw_columns(relation) %}
     {%- set query -%}
         select lower(column_name)
         from information_schema.columns
@@ -25,6 +29,10 @@
 
 {#- The relation when the table exists, else none (one catalog query; see cd2_raw_columns). -#}
 {% macro cd2_existing_table(database, schema, identifier) %}
+    {{- return(adapter.dispatch('cd2_existing_table', 'cd2')(database, schema, identifier)) -}}
+{% endmacro %}
+
+{% macro default__cd2_existing_table(database, schema, identifier) %}
     {%- set query -%}
         select count(*)
         from information_schema.tables
@@ -56,4 +64,48 @@
         ~ 'DuckDB only; on ' ~ target.type ~ ' the models read the tables of dap syncdb '
         ~ '(var cd2_source_mode: dap_syncdb, the postgres target\'s default)'
     ) }}
+{% endmacro %}
+
+
+{#-
+    Spark has no information_schema: the catalog's own answer. A lake table's view also has the
+    `batch_id` partition column (the folder name), the same as `_batch_id`: left out.
+-#}
+{% macro spark__cd2_raw_columns(relation) %}
+    {%- set found = adapter.get_relation(database=none, schema=relation.schema, identifier=relation.identifier) -%}
+    {%- if found is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set names = [] -%}
+    {%- for column in adapter.get_columns_in_relation(found) if column.name | lower != 'batch_id' -%}
+        {%- do names.append(column.name | lower) -%}
+    {%- endfor -%}
+    {{ return(names if names else none) }}
+{% endmacro %}
+
+{% macro spark__cd2_existing_table(database, schema, identifier) %}
+    {{ return(adapter.get_relation(database=none, schema=schema, identifier=identifier)) }}
+{% endmacro %}
+
+
+{#-
+    The type of a typed null for a column whose landed type (`data_type` of the raw sources,
+    DuckDB's names) is given: the same name where the engine has it.
+-#}
+{% macro cd2_cast_type(landed) %}
+    {{- return(adapter.dispatch('cd2_cast_type', 'cd2')(landed)) -}}
+{% endmacro %}
+
+{% macro default__cd2_cast_type(landed) %}
+    {{ return(landed) }}
+{% endmacro %}
+
+{% macro spark__cd2_cast_type(landed) %}
+    {%- set name = landed | lower -%}
+    {%- if name in ('varchar', 'json', 'uuid', 'time', 'text') -%}
+        {{ return('string') }}
+    {%- elif name == 'real' -%}
+        {{ return('float') }}
+    {%- endif -%}
+    {{ return(landed) }}
 {% endmacro %}

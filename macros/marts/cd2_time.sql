@@ -1,6 +1,10 @@
 {#- Local time in the institution zone (var cd2_time_zone). CD2 timestamps are naive UTC: read them
     as UTC, then express them in the zone (ICU handles DST), giving a naive local timestamp. -#}
 {% macro cd2_local_ts(expr) -%}
+    {{- adapter.dispatch('cd2_local_ts', 'cd2')(expr) -}}
+{%- endmacro %}
+
+{% macro default__cd2_local_ts(expr) -%}
     timezone('{{ var("cd2_time_zone") }}', timezone('UTC', {{ expr }}))
 {%- endmacro %}
 

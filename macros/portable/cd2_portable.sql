@@ -282,3 +282,94 @@
 {% macro duckdb__cd2_ratio(numerator, denominator) -%}
     {{ numerator }} / nullif({{ denominator }}, 0)
 {%- endmacro %}
+
+
+{#- The array of `expr` over the group, ordered by `order_expr` (an aggregate; nulls of `expr` kept). -#}
+{% macro cd2_ordered_array_agg(expr, order_expr, descending=false) %}
+    {{- return(adapter.dispatch('cd2_ordered_array_agg', 'cd2')(expr, order_expr, descending)) -}}
+{% endmacro %}
+
+{% macro default__cd2_ordered_array_agg(expr, order_expr, descending=false) -%}
+    array_agg({{ expr }} order by {{ order_expr }}{{ ' desc' if descending }})
+{%- endmacro %}
+
+
+{#- `expr` (text) over the group joined by `separator`, ordered by `order_expr`; nulls skipped. -#}
+{% macro cd2_ordered_string_agg(expr, separator, order_expr, descending=false) %}
+    {{- return(adapter.dispatch('cd2_ordered_string_agg', 'cd2')(expr, separator, order_expr, descending)) -}}
+{% endmacro %}
+
+{% macro default__cd2_ordered_string_agg(expr, separator, order_expr, descending=false) -%}
+    string_agg({{ expr }}, {{ separator }} order by {{ order_expr }}{{ ' desc' if descending }})
+{%- endmacro %}
+
+
+{#- The `position`-th element (from 1) of the array `array`; null past its end. -#}
+{% macro cd2_array_element(array, position) %}
+    {{- return(adapter.dispatch('cd2_array_element', 'cd2')(array, position)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_element(array, position) -%}
+    {{ array }}[{{ position }}]
+{%- endmacro %}
+
+
+{#- ISO day of the week of a date: 1 Monday … 7 Sunday. -#}
+{% macro cd2_iso_weekday(date) %}
+    {{- return(adapter.dispatch('cd2_iso_weekday', 'cd2')(date)) -}}
+{% endmacro %}
+
+{% macro default__cd2_iso_weekday(date) -%}
+    extract(isodow from {{ date }})
+{%- endmacro %}
+
+
+{#- Whether models that follow `cd2 sync`'s batches can be merged incrementally here (the engine can
+    delete rows of a table); elsewhere they are rebuilt whole on every run. -#}
+{% macro cd2_merges_batches() %}
+    {{- return(adapter.dispatch('cd2_merges_batches', 'cd2')()) -}}
+{% endmacro %}
+
+{% macro default__cd2_merges_batches() -%}
+    {{ return(not cd2_reads_dap_tables()) }}
+{%- endmacro %}
+
+
+{#- The ISO 8601 week-numbering year of a date (the year its ISO week belongs to). -#}
+{% macro cd2_iso_year(date) %}
+    {{- return(adapter.dispatch('cd2_iso_year', 'cd2')(date)) -}}
+{% endmacro %}
+
+{% macro default__cd2_iso_year(date) -%}
+    extract(isoyear from {{ date }})
+{%- endmacro %}
+
+
+{#- The type of a double-precision float. -#}
+{% macro cd2_type_double() %}
+    {{- return(adapter.dispatch('cd2_type_double', 'cd2')()) -}}
+{% endmacro %}
+
+{% macro default__cd2_type_double() -%}
+    double precision
+{%- endmacro %}
+
+
+{#- A select-list expression giving one row per element of the array `array` (none for a null one). -#}
+{% macro cd2_unnest(array) %}
+    {{- return(adapter.dispatch('cd2_unnest', 'cd2')(array)) -}}
+{% endmacro %}
+
+{% macro default__cd2_unnest(array) -%}
+    unnest({{ array }})
+{%- endmacro %}
+
+
+{#- An array of the SQL expressions `values`. -#}
+{% macro cd2_array_of(values) %}
+    {{- return(adapter.dispatch('cd2_array_of', 'cd2')(values)) -}}
+{% endmacro %}
+
+{% macro default__cd2_array_of(values) -%}
+    array[{{ values | join(', ') }}]
+{%- endmacro %}

@@ -3,16 +3,16 @@
 {#- IPv4 keeps its /24 network (last octet 0); IPv6 keeps its /48: the first three groups written
     before any `::` (fewer when `::` comes sooner: those groups are zero), then `::`. -#}
 {% macro cd2_ip_prefix(name) -%}
-    {%- set column = adapter.quote(name) -%}
+    {%- set text = 'cast(' ~ adapter.quote(name) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- if cd2_reads_dap_tables() -%}
         {#- dap may keep addresses as PostgreSQL `inet`, whose text carries a netmask (`/32`) -#}
-        {%- set column = "split_part(cast(" ~ column ~ " as varchar), '/', 1)" -%}
+        {%- set text = "split_part(" ~ text ~ ", '/', 1)" -%}
     {%- endif -%}
     case
-        when {{ column }} is null then null
-        when strpos(cast({{ column }} as varchar), ':') > 0
-            then {{ cd2_first_parts("split_part(cast(" ~ column ~ " as varchar), '::', 1)", "':'", 3) }} || '::'
-        else regexp_replace(cast({{ column }} as varchar), '\.[0-9]+$', '.0')
+        when {{ text }} is null then null
+        when {{ dbt.position("':'", text) }} > 0
+            then {{ cd2_first_parts("split_part(" ~ text ~ ", '::', 1)", "':'", 3) }} || '::'
+        else regexp_replace({{ text }}, '\.[0-9]+$', '.0')
     end
 {%- endmacro %}
 
@@ -23,7 +23,7 @@
 
 {% macro cd2_session_key(name) -%}
     {%- set column = adapter.quote(name) -%}
-    md5(cast({{ column }} as varchar))
+    md5(cast({{ column }} as {{ dbt.type_string() }}))
 {%- endmacro %}
 
 {#- First match wins; Canvas's mobile apps name themselves in the agent string. -#}

@@ -37,7 +37,9 @@
 
 {% macro cd2_holds_truncation_marker(column, json=false) %}
     {%- if json -%}
-        {{- return('cast(' ~ adapter.quote(column) ~ ' as varchar) in (' ~ cd2_truncation_marker_list(true) ~ ')') -}}
+        {{- return(
+            'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ') in (' ~ cd2_truncation_marker_list(true) ~ ')'
+        ) -}}
     {%- else -%}
         {{- return(adapter.quote(column) ~ ' in (' ~ cd2_truncation_marker_list() ~ ')') -}}
     {%- endif -%}

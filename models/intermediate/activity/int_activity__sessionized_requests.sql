@@ -82,7 +82,7 @@ final as (
 
     select
         web_log_id,
-        md5(cast(first_web_log_id as varchar)) as web_session_id,
+        md5(cast(first_web_log_id as {{ dbt.type_string() }})) as web_session_id,
         user_id,
         course_id,
         session_key,

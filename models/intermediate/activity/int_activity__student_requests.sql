@@ -8,10 +8,10 @@
     from the whole history. Changing cd2_time_zone or cd2_page_views_include_api needs
     `--full-refresh`.
 -#}
-{#- dap_syncdb mode: no `_batch_id` to go by, so the model is rebuilt whole (DECISIONLOG). -#}
+{#- dap_syncdb mode (no `_batch_id` to go by) and Spark (no delete): rebuilt whole. -#}
 {{
     config(
-        materialized='table' if cd2_reads_dap_tables() else 'incremental',
+        materialized='incremental' if cd2_merges_batches() else 'table',
         incremental_strategy='delete+insert',
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',

@@ -65,7 +65,7 @@ events as (
         is_post,
         entry_length,
         created_at,
-        cast(null as double precision) as hours_to_first_post
+        cast(null as {{ cd2_type_double() }}) as hours_to_first_post
     from weeked
     union all
     select

@@ -47,9 +47,9 @@ course_accounts as (
     select
         courses_in_scope.course_id,
         courses_in_scope.term_id,
-        unnest(
-            coalesce(accounts.account_id_path, array[courses_in_scope.account_id])
-        ) as rollup_account_id
+        {{ cd2_unnest(
+            'coalesce(accounts.account_id_path, ' ~ cd2_array_of(['courses_in_scope.account_id']) ~ ')'
+        ) }} as rollup_account_id
     from courses_in_scope
     left join accounts on courses_in_scope.account_id = accounts.account_id
 

@@ -45,12 +45,14 @@ paths as (
     select
         ancestry.account_id,
         max(ancestry.distance) as depth,  -- noqa: RF04
-        array_agg(ancestry.ancestor_id order by ancestry.distance desc) as account_id_path,
-        string_agg(
-            coalesce(ancestors.name, '#' || cast(ancestry.ancestor_id as varchar)),
-            ' > '
-            order by ancestry.distance desc
-        ) as account_path
+        {{ cd2_ordered_array_agg('ancestry.ancestor_id', 'ancestry.distance', descending=true) }}
+            as account_id_path,
+        {{ cd2_ordered_string_agg(
+            "coalesce(ancestors.name, '#' || cast(ancestry.ancestor_id as " ~ dbt.type_string() ~ "))",
+            "' > '",
+            'ancestry.distance',
+            descending=true
+        ) }} as account_path
     from ancestry
     left join accounts as ancestors on ancestry.ancestor_id = ancestors.account_id
     group by 1
@@ -63,7 +65,7 @@ final as (
         accounts.account_id,
         accounts.name as account_name,
         accounts.parent_account_id,
-        paths.account_id_path[1] as root_account_id,
+        {{ cd2_array_element('paths.account_id_path', 1) }} as root_account_id,
         accounts.sis_source_id,
         accounts.workflow_state,
         accounts.is_deleted,
@@ -71,9 +73,9 @@ final as (
         paths.depth,
         paths.account_path,
         paths.account_id_path,
-        paths.account_id_path[2] as level_1_account_id,
-        paths.account_id_path[3] as level_2_account_id,
-        paths.account_id_path[4] as level_3_account_id,
+        {{ cd2_array_element('paths.account_id_path', 2) }} as level_1_account_id,
+        {{ cd2_array_element('paths.account_id_path', 3) }} as level_2_account_id,
+        {{ cd2_array_element('paths.account_id_path', 4) }} as level_3_account_id,
         as_of.as_of_ts as data_as_of
     from accounts
     inner join paths on accounts.account_id = paths.account_id

@@ -38,12 +38,12 @@ final as (
         cast(extract(year from spine.date_day) as bigint) as calendar_year,
         cast(extract(month from spine.date_day) as bigint) as calendar_month,
         cast(extract(day from spine.date_day) as bigint) as day_of_month,
-        cast(extract(isodow from spine.date_day) as bigint) as day_of_week,
+        cast({{ cd2_iso_weekday('spine.date_day') }} as bigint) as day_of_week,
         {{ cd2_day_name('spine.date_day') }} as day_name,
         cast(date_trunc('week', spine.date_day) as date) as iso_week_start,
-        cast(extract(isoyear from spine.date_day) as bigint) as iso_year,
+        cast({{ cd2_iso_year('spine.date_day') }} as bigint) as iso_year,
         cast(extract(week from spine.date_day) as bigint) as iso_week,
-        extract(isodow from spine.date_day) in (6, 7) as is_weekend,
+        {{ cd2_iso_weekday('spine.date_day') }} in (6, 7) as is_weekend,
         spine.date_day <= as_of.as_of_local_date as is_past_or_today,
         as_of.as_of_ts as data_as_of
     from spine

@@ -68,8 +68,8 @@ waiting as (
         -- T19: a group graded as one is one piece of grading work
         case
             when graded_as_group.is_graded_as_group and submissions.is_group_submission
-                then 'group ' || cast(submissions.group_id as varchar)
-            else 'submission ' || cast(submissions.submission_id as varchar)
+                then 'group ' || cast(submissions.group_id as {{ dbt.type_string() }})
+            else 'submission ' || cast(submissions.submission_id as {{ dbt.type_string() }})
         end as grading_unit,
         {{ cd2_microseconds_between('submissions.submitted_at', 'submissions.graded_at') }}
         / 3600000000.0 as hours_to_grade
