@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extract.database import open_database
+from extract.durable import sync_folder
 from extract.landing.batch import checkpoint as checkpoint_now
 
 # linux/fs.h: _IOW(0x94, 9, int)
@@ -108,14 +109,6 @@ def copy_file(src: Path, dst: Path) -> str:
     return method
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _open_here(path: Path) -> bool:
     """Whether this process still has ``path`` open (Linux; elsewhere assumed not)."""
     fds = Path("/proc/self/fd")
@@ -166,5 +159,5 @@ def publish(db: Path, published: Path) -> Published:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(published.parent)
+    sync_folder(published.parent)
     return Published(published, published.stat().st_size, time.monotonic() - started, method)

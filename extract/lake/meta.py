@@ -18,8 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from extract.durable import sync_file, sync_folder
 from extract.lake.layout import LakeLayout
-from extract.lake.records import BATCH_FIELDS, LakeFormatError, sync_file, sync_folder
+from extract.lake.records import BATCH_FIELDS, LakeFormatError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ Timestamps are naive UTC, written ISO 8601 without a zone.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,32 +70,3 @@ def from_json(text: str, where: Path) -> dict[str, Any]:
 
 class LakeFormatError(ValueError):
     """A file in the lake that cd2 did not write (or a newer cd2 wrote)."""
-
-
-def write_durably(path: Path, text: str) -> None:
-    """``path`` holds ``text`` completely or (after a crash) is absent/unchanged: written beside,
-    flushed to disk, then renamed over."""
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with temp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(path)
-    sync_folder(path.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make a rename or a new file in ``folder`` durable (the folder's entry list on disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def sync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

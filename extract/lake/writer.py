@@ -24,8 +24,9 @@ from typing import Any
 
 import duckdb
 
+from extract.durable import sync_file, sync_folder, write_durably
 from extract.lake.layout import BATCH_RECORD, LakeLayout
-from extract.lake.records import sync_file, sync_folder, to_json, write_durably
+from extract.lake.records import to_json
 from extract.lake.state import LakeState
 from extract.landing.batch import BatchResult, BatchSpec
 from extract.landing.diskfull import is_disk_full, lake_full

@@ -80,17 +80,11 @@ select * from final
 {%- endmacro %}
 
 
-{#- Keys present just before a new snapshot (latest version since the previous snapshot is an upsert) and absent from it. -#}
+{#-
+    Keys present just before a new snapshot (latest version since the previous snapshot is an
+    upsert) and absent from it. The latest version by a ranking subquery (portable to Spark).
+-#}
 {% macro cd2_snapshot_removals(spec, changes, batches) %}
-    {{- return(adapter.dispatch('cd2_snapshot_removals', 'cd2')(spec, changes, batches)) -}}
-{% endmacro %}
-
-{% macro default__cd2_snapshot_removals(spec, changes, batches) %}
-    {{ cd2_duckdb_only('cd2_snapshot_removals') }}
-{% endmacro %}
-
-{#- Spark: the same rows, the latest version before each snapshot by a ranking subquery (no qualify). -#}
-{% macro spark__cd2_snapshot_removals(spec, changes, batches) %}
     {%- set key = adapter.quote(spec.key) -%}
     select
         {{ cd2_sql_string(spec.namespace) }} as namespace,
@@ -142,56 +136,6 @@ select * from final
         )
 {%- endmacro %}
 
-{% macro duckdb__cd2_snapshot_removals(spec, changes, batches) %}
-    {%- set key = adapter.quote(spec.key) -%}
-    select
-        {{ cd2_sql_string(spec.namespace) }} as namespace,
-        {{ cd2_sql_string(spec.table) }} as table_name,
-        cast(before_snapshot.key_value as varchar) as key_value,
-        'snapshot_reconciliation' as deletion_type,
-        before_snapshot.snapshot_at as _meta_ts,
-        before_snapshot.snapshot_batch_id as _batch_id
-    from (
-        select
-            changes.{{ key }} as key_value,
-            changes._meta_action,
-            snapshots.batch_id as snapshot_batch_id,
-            snapshots.snapshot_at
-        from {{ changes }} as changes
-        inner join (
-            select * from (
-                select
-                    batch_id,
-                    snapshot_at,
-                    lag(batch_id) over (order by batch_id) as previous_batch_id
-                from {{ batches }}
-                where
-                    namespace = {{ cd2_sql_string(spec.namespace) }}
-                    and table_name = {{ cd2_sql_string(spec.table) }}
-                    and kind = 'snapshot'
-                    and status = 'committed'
-            )
-            where
-                previous_batch_id is not null
-                and batch_id > (select last_batch_id from watermark)
-        ) as snapshots
-            on
-                changes._batch_id >= snapshots.previous_batch_id
-                and changes._batch_id < snapshots.batch_id
-        qualify row_number() over (
-            partition by snapshots.batch_id, changes.{{ key }}
-            order by changes._meta_ts desc, changes._batch_id desc, changes._meta_action asc
-        ) = 1
-    ) as before_snapshot
-    where
-        before_snapshot._meta_action = 'U'
-        and not exists (
-            select 1 from {{ changes }} as in_snapshot
-            where
-                in_snapshot._batch_id = before_snapshot.snapshot_batch_id
-                and in_snapshot.{{ key }} = before_snapshot.key_value
-        )
-{%- endmacro %}
 
 
 
