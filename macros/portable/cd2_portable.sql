@@ -373,3 +373,13 @@
 {% macro default__cd2_array_of(values) -%}
     array[{{ values | join(', ') }}]
 {%- endmacro %}
+
+
+{#- `text` with every match of `pattern` replaced by `replacement` (SQL string literals). -#}
+{% macro cd2_regexp_replace_all(text, pattern, replacement) %}
+    {{- return(adapter.dispatch('cd2_regexp_replace_all', 'cd2')(text, pattern, replacement)) -}}
+{% endmacro %}
+
+{% macro default__cd2_regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}

@@ -175,3 +175,8 @@
 {% macro spark__cd2_array_of(values) -%}
     array({{ values | join(', ') }})
 {%- endmacro %}
+
+{#- Spark replaces every match (its fourth argument is a position, not flags). -#}
+{% macro spark__cd2_regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
+{%- endmacro %}

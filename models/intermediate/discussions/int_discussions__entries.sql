@@ -56,7 +56,9 @@ entries as (
         -- T12: truncated messages (null in staging) have no length.
         case
             when not discussion_entries.is_message_truncated
-                then length(regexp_replace(discussion_entries.message, '<[^>]*>', '', 'g'))
+                then length({{ cd2_regexp_replace_all(
+                    'discussion_entries.message', "'<[^>]*>'", "''"
+                ) }})
         end as entry_length,
         discussion_entries.created_at,
         topics.posted_at as topic_posted_at
