@@ -39,13 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from extract.synth import ensure_generated  # noqa: E402
 from extract.tests.sync_helpers import cli_env, serving  # noqa: E402
+from extract.tests.test_spark_lake import SECRET as SPARK_SECRET  # noqa: E402
+from extract.tests.test_spark_lake import SPARK_DBT, spark_env  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from code_version import cd2_code_version  # noqa: E402
 
-SECRET = "spark-bench-secret"
 BIN = Path(sys.executable).parent
-SPARK_DBT = ROOT / ".venv-spark" / "bin" / "dbt"
 STEPS = ("sync", "full build", "round: sync", "round: build")
 
 
@@ -70,20 +70,11 @@ def one_sequence(profile: str, work: Path) -> dict[str, dict[str, float]]:
     lake, db = work / "lake", work / "cd2.duckdb"
     cd2 = [str(BIN / "cd2")]
     namespaces = ["--namespace", "canvas,canvas_logs", "--no-rate-limit", "--progress", "never"]
-    spark_env = {
-        **cli_env(),
-        "CD2_TARGET": "spark",
-        "CD2_LAKE": str(lake),
-        "CD2_SPARK_STATE": str(work / "spark"),
-        "CD2_SPARK_LOG4J": str(ROOT / "scripts" / "spark_log4j2.properties"),
-        "CD2_PSEUDONYM_SECRET": SECRET,
-        "DBT_TARGET_PATH": str(work / "spark-dbt" / "target"),
-        "DBT_LOG_PATH": str(work / "spark-dbt" / "logs"),
-    }
+    spark = spark_env(work, lake)
     duck_env = {
         **cli_env(),
         "CD2_DB": str(db),
-        "CD2_PSEUDONYM_SECRET": SECRET,
+        "CD2_PSEUDONYM_SECRET": SPARK_SECRET,
         "DBT_TARGET_PATH": str(work / "duckdb-dbt" / "target"),
         "DBT_LOG_PATH": str(work / "duckdb-dbt" / "logs"),
     }
@@ -91,17 +82,17 @@ def one_sequence(profile: str, work: Path) -> dict[str, dict[str, float]]:
     duck_build = [str(BIN / "dbt"), "build", "--full-refresh", "--exclude-resource-type", "unit_test"]
     times: dict[str, dict[str, float]] = {"spark": {}, "duckdb": {}}
     with serving(institution, rate_limits=False, job_completion="immediate") as server:
-        api = {**cli_env(server.url), "CD2_PSEUDONYM_SECRET": SECRET}
+        api = {**cli_env(server.url), "CD2_PSEUDONYM_SECRET": SPARK_SECRET}
         times["spark"]["sync"] = timed([*cd2, "sync", "--lake", str(lake), *namespaces], api)
         times["duckdb"]["sync"] = timed([*cd2, "sync", "--db", str(db), *namespaces], api)
-        timed([str(SPARK_DBT), "seed"], spark_env)  # the seed is not the build's (untimed, both)
+        timed([str(SPARK_DBT), "seed"], spark)  # the seed is not the build's (untimed, both)
         timed([str(BIN / "dbt"), "seed"], duck_env)
-        times["spark"]["full build"] = timed(spark_build, spark_env)
+        times["spark"]["full build"] = timed(spark_build, spark)
         times["duckdb"]["full build"] = timed(duck_build, duck_env)
         server.advance(6)
         times["spark"]["round: sync"] = timed([*cd2, "sync", "--lake", str(lake), *namespaces], api)
         times["duckdb"]["round: sync"] = timed([*cd2, "sync", "--db", str(db), *namespaces], api)
-        times["spark"]["round: build"] = timed(spark_build, spark_env)
+        times["spark"]["round: build"] = timed(spark_build, spark)
         times["duckdb"]["round: build"] = timed(duck_build[:2] + duck_build[3:], duck_env)
     return times
 

@@ -20,14 +20,11 @@ def write_durably(path: Path, text: str) -> None:
 
 def sync_folder(folder: Path) -> None:
     """Make a rename or a new file in ``folder`` durable (the folder's entry list on disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_file(folder)
 
 
 def sync_file(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder's entry list) from the page cache to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
