@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
-def write_durably(path: Path, text: str) -> None:
-    """``path`` holds ``text`` completely or (after a crash) is absent/unchanged: written beside,
-    flushed to disk, then renamed over."""
+def replace_durably(path: Path, write: Callable[[Path], None]) -> None:
+    """``path`` replaced whole by what ``write`` puts in the file it is given, or (after a crash)
+    absent/unchanged: written beside (a hidden name), flushed to disk, then renamed over."""
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with temp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write(temp)
+    sync_file(temp)
     temp.replace(path)
     sync_folder(path.parent)
+
+
+def write_durably(path: Path, text: str) -> None:
+    """``replace_durably`` with ``text`` (UTF-8)."""
+    replace_durably(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
 def sync_folder(folder: Path) -> None:

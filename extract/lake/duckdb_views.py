@@ -13,10 +13,8 @@ from extract.lake import meta
 from extract.lake.layout import PARTITION_KEY, LakeLayout
 from extract.lake.state import LakeState
 from extract.lake.writer import lake_type
-from extract.landing.tables import META_SCHEMA, quote, raw_schema_name
-from extract.names import check_name, quote_literal
-
-LOAD_COLUMNS = ("_meta_ts", "_meta_action", "_batch_id", "_loaded_at", "_schema_version")
+from extract.landing.tables import LOAD_COLUMNS, META_SCHEMA, quote, raw_schema_name
+from extract.names import quote_literal
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, materialize: bool = False) -> list[str]:
@@ -29,7 +27,6 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, mat
         columns = state.landed_columns(namespace, table)
         if not columns:
             continue  # no committed batch yet
-        check_name("namespace", namespace)
         files = layout.table_dir(namespace, table) / f"{PARTITION_KEY}=*" / "*.parquet"
         items = [
             f"CAST({quote(name)} AS {landed}) AS {quote(name)}" if lake_type(landed) != landed else quote(name)
@@ -39,7 +36,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, layout: LakeLayout, *, mat
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(
             f"CREATE OR REPLACE {kind} {schema}.{quote(table)} AS SELECT {', '.join(items)}, "
-            f"{', '.join(LOAD_COLUMNS)} FROM read_parquet({quote_literal(str(files))}, "
+            f"{', '.join(name for name, _ in LOAD_COLUMNS)} FROM read_parquet({quote_literal(str(files))}, "
             "hive_partitioning = false, union_by_name = true)"
         )
         created.append(f"{namespace}.{table}")

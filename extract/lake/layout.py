@@ -23,12 +23,15 @@ Paths are built only from checked names (``extract.names``) and proven to stay i
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from extract.names import check_name, inside
+from extract.names import check_name, inside, is_safe_name, shown
+
+log = logging.getLogger(__name__)
 
 RAW_DIR = "raw"
 META_DIR = "cd2_meta"
@@ -98,6 +101,10 @@ class LakeLayout:
             if not namespace_dir.is_dir() or namespace_dir.name.startswith((".", "_")):
                 continue
             for table_dir in sorted(namespace_dir.iterdir()):
-                if table_dir.is_dir() and not table_dir.name.startswith((".", "_")):
+                if not table_dir.is_dir() or table_dir.name.startswith((".", "_")):
+                    continue
+                if is_safe_name(namespace_dir.name) and is_safe_name(table_dir.name):
                     found.append((namespace_dir.name, table_dir.name))
+                else:
+                    log.warning("lake: ignoring %s (not a CD2 name)", shown(str(table_dir.relative_to(self.root))))
         return found

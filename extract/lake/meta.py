@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extract.durable import sync_file, sync_folder
+from extract.durable import replace_durably
 from extract.lake.layout import LakeLayout
 from extract.lake.records import BATCH_FIELDS, LakeFormatError
 
@@ -156,8 +155,4 @@ def _arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
 
 def _write(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, temp, compression="zstd")
-    sync_file(temp)
-    temp.replace(path)
-    sync_folder(path.parent)
+    replace_durably(path, lambda temp: pq.write_table(table, temp, compression="zstd"))

@@ -18,7 +18,6 @@ from typing import Any
 from extract.lake import meta
 from extract.lake.layout import BATCH_RECORD, TEMP_PREFIX, LakeLayout, batch_id_of
 from extract.lake.records import from_json
-from extract.names import is_safe_name
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,6 @@ class LakeState:
         cached = meta.read_batches(layout)
         records: dict[int, dict[str, Any]] = {}
         for namespace, table in layout.tables():
-            if not (is_safe_name(namespace) and is_safe_name(table)):
-                log.warning("lake: ignoring %s/%s (not a CD2 name)", namespace, table)
-                continue
             table_dir = layout.table_dir(namespace, table)
             for entry in table_dir.iterdir():
                 if entry.name.startswith(TEMP_PREFIX):
