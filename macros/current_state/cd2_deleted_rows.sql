@@ -2,9 +2,10 @@
     The tombstone log: one row per hard delete CD2 sent (`_meta_action = 'D'`), and one row
     per key a new snapshot removed (present before the snapshot, absent from it), for every
     CD2 table that has landed (`cd2_table_specs`: every source with `meta.cd2_table`; the model
-    file names their sources, so dbt records them at parse time). Incremental runs read only
-    batches newer than the newest `_batch_id` already logged (a batch that logged nothing is
-    re-read harmlessly), and only the tables whose newer batches hold deletes or are snapshots.
+    file names their sources, so dbt records them at parse time). Every run reads only the tables
+    whose batches hold deletes or are re-snapshots (cd2_tables_with_new_deletions); incremental
+    runs only batches newer than the newest `_batch_id` already logged (a batch that logged
+    nothing is re-read harmlessly).
 -#}
 {% macro cd2_deleted_rows() %}
     {%- set parts = [] -%}
@@ -140,13 +141,14 @@ select * from final
 
 
 {#-
-    On incremental runs: the tables ('namespace.table') with a committed batch that holds hard
-    deletes or is a snapshot and is newer than the newest batch the previous run saw (recorded
-    in cd2_meta.model_state by the post-hook); none (= every table) on full refreshes or when
-    the batch log does not exist yet. Batches up to that one were all read by earlier runs.
+    The tables ('namespace.table') that can add tombstones: those with a committed batch that
+    holds hard deletes, or is a snapshot with an earlier snapshot before it, newer than the
+    newest batch the previous run saw (recorded in cd2_meta.model_state by the post-hook; on
+    full refreshes: any batch). None (= every table) when the batch log does not exist yet.
+    Most tables never delete and were snapshotted once: a full refresh reads only the others.
 -#}
 {% macro cd2_tables_with_new_deletions(batches) %}
-    {%- if not (execute and is_incremental()) -%}
+    {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set log = cd2_existing_table(batches.database, batches.schema, batches.identifier) -%}
@@ -156,22 +158,37 @@ select * from final
     {%- set state = cd2_existing_table(batches.database, 'cd2_meta', 'model_state') -%}
     {#- the newest batch the last run saw (post-hook), else the newest logged tombstone's -#}
     {%- set seen -%}
-        {%- if state is not none -%}
-            (
+        {%- if not is_incremental() -%}
+            0
+        {%- elif state is not none -%}
+            coalesce((
                 select max(batch_id) from {{ state }}
                 where namespace = {{ cd2_sql_string(this.schema) }} and table_name = {{ cd2_sql_string(this.identifier) }}
-            )
+            ), (select coalesce(max(_batch_id), 0) from {{ this }}))
         {%- else -%}
-            null
+            (select coalesce(max(_batch_id), 0) from {{ this }})
         {%- endif -%}
     {%- endset -%}
     {%- set query -%}
-        select distinct namespace || '.' || table_name
-        from {{ batches }}
+        select distinct committed.namespace || '.' || committed.table_name
+        from (
+            select
+                namespace,
+                table_name,
+                batch_id,
+                kind,
+                deletes,
+                min(case when kind = 'snapshot' then batch_id end)
+                    over (partition by namespace, table_name) as first_snapshot_id
+            from {{ batches }}
+            where status = 'committed'
+        ) as committed
         where
-            status = 'committed'
-            and (kind = 'snapshot' or coalesce(deletes, 0) > 0)
-            and batch_id > coalesce({{ seen }}, (select coalesce(max(_batch_id), 0) from {{ this }}))
+            committed.batch_id > {{ seen }}
+            and (
+                (committed.kind = 'snapshot' and committed.batch_id > committed.first_snapshot_id)
+                or coalesce(committed.deletes, 0) > 0
+            )
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
 {% endmacro %}
