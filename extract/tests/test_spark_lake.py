@@ -18,6 +18,7 @@ Slow (a Spark build of every model): ``make spark-test`` runs it, the scheduled 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -141,6 +142,15 @@ def test_spark_over_the_lake_builds_the_marts_duckdb_builds(tmp_path: Path) -> N
             print(f"round {round_number}: rows per relation (DuckDB):", row_counts(duck))
             assert len(duck) >= 30 and sum(row_counts(duck).values()) > 1000  # a comparison of something
             assert differences(duck, spark_marts) == [], f"after round {round_number}"
+
+    # The docs site of the spark target: every model the build made, read back from Spark's catalog.
+    step(run_spark_dbt(["docs", "generate", "--static"], spark, "dbt docs generate (spark)"))
+    target = tmp_path / "spark-dbt" / "target"
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))["nodes"]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    models = {key for key, node in manifest.items() if node["resource_type"] == "model"}
+    assert len(models) > 300 and sorted(models - set(catalog)) == []
+    assert (target / "static_index.html").stat().st_size > 1_000_000
 
     # The pseudonym secret reached Spark's executors through their environment (the keys equal
     # DuckDB's above) and nowhere else: not dbt's logs or compiled SQL, Spark's catalog and
