@@ -75,14 +75,13 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
     )
 
 
-# dbt_project.yml cannot call macros: this repeats cd2_source_mode()'s default (macros/sources/).
-DAP_MODE_ENABLED = (
-    "{{ var('cd2_source_mode', none) == 'dap_syncdb' "
-    "or (var('cd2_source_mode', none) is none and target.type == 'postgres') }}"
-)
-
-
-CD2_MODE_ENABLED = DAP_MODE_ENABLED.replace("{{ ", "{{ not (").replace(" }}", ") }}")
+# The source mode as yml and dbt_project.yml read it. They cannot call the macro
+# cd2_source_mode() (macros/sources/), and dbt hands project vars to yml unrendered, so the
+# engine's default is spelled out here: the one place in models/ where the engine is named
+# (test_dbt_project checks that no other place does).
+SOURCE_MODE = "var('cd2_source_mode', 'dap_syncdb' if target.type == 'postgres' else 'cd2')"
+DAP_MODE_ENABLED = "{{ " + SOURCE_MODE + " == 'dap_syncdb' }}"
+CD2_MODE_ENABLED = "{{ " + SOURCE_MODE + " != 'dap_syncdb' }}"
 
 
 def dap_sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:

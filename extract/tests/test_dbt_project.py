@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from extract.dbtgen import naming
+from extract.dbtgen.sources import SOURCE_MODE
 from extract.schema import bundled_schemas
 from extract.tests.dbt_helpers import DbtProject
 
@@ -70,3 +74,22 @@ def test_every_key_is_tested_unique_and_not_null(manifest: dict) -> None:
 def test_unit_tests_cover_current_state_and_staging(manifest: dict) -> None:
     models = {u["model"] for u in manifest["unit_tests"].values()}
     assert {"canvas__accounts", "canvas_logs__web_logs", "stg_canvas__comment_bank_items"} <= models
+
+
+def test_no_model_or_property_file_branches_on_the_engine() -> None:
+    """One set of model files for every engine: an engine's SQL lives in dispatched macros
+    (`<engine>__…`). The only mention of the engine allowed in models/ is the source mode's
+    default in `enabled:` flags (yml cannot call the macro cd2_source_mode())."""
+    root = Path(__file__).resolve().parents[2] / "models"
+    checked, branching = 0, []
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in (".sql", ".yml"):
+            continue
+        checked += 1
+        text = " ".join(path.read_text().split())
+        if path.suffix == ".yml":
+            text = text.replace(SOURCE_MODE, "")
+        if re.search(r"\btarget\.(type|name)\b", text):
+            branching.append(str(path.relative_to(root.parent)))
+    assert checked > 300
+    assert branching == []

@@ -6,8 +6,9 @@
       maintain (`<namespace>.<table>`, deletes already applied) and their meta table
       `instructure_dap.table_sync`. The current-state layer is disabled in this mode.
 
-    var `cd2_source_mode` overrides the target's default. dbt_project.yml repeats the default in
-    its `+enabled` lines (it cannot call macros): keep the two in step.
+    var `cd2_source_mode` overrides the target's default. yml files and dbt_project.yml cannot
+    call macros: they spell the same default out (`SOURCE_MODE` in extract/dbtgen/sources.py,
+    checked by test_dbt_project).
 -#}
 {% macro cd2_source_mode() %}
     {%- set default = 'dap_syncdb' if target.type == 'postgres' else 'cd2' -%}
