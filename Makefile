@@ -78,6 +78,12 @@ engines-demo: setup
 	bash scripts/postgres_service.sh install
 	CD2_ENGINES_PROFILE=demo $(BIN)/pytest -p no:cacheprovider -q -s extract/tests/test_engines_differential.py
 
+# The marts' differential test on more tiny institutions than make test's two (seeds 3 to 6, about
+# 10 minutes); the scheduled workflow runs it weekly.
+.PHONY: marts-seeds
+marts-seeds: setup
+	CD2_TINY_SEEDS=3,4,5,6 $(BIN)/pytest -p no:cacheprovider -q -n 2 extract/tests/test_marts_differential_tiny.py
+
 # Spark over the Parquet lake (issue 24, docs/spark.md): its own venv (.venv-spark: dbt-spark,
 # pyspark; Java 17), then the equality test: the institution synced into DuckDB and into a lake,
 # built on both engines, every mart equal. CD2_SPARK_PROFILE=demo for the demo institution;

@@ -405,9 +405,9 @@ def test_scheduled_runs_never_overlap() -> None:
 
 
 def test_soak_weekly_with_least_permissions() -> None:
-    """`make soak` (and `make engines-demo`, `make spark-test`) once a week (or by hand with the `soak` input) in a job
-    of its own: read-only token, no secrets, a timeout, and only the results and printed reports
-    uploaded."""
+    """`make soak` (and `make engines-demo`, `make marts-seeds`, `make spark-test`) once a week (or
+    by hand with the `soak` input) in a job of its own: read-only token, no secrets, a timeout, and
+    only the results and printed reports uploaded."""
     doc = load(SCHEDULED)
     on = triggers(doc)
     cron = soak_cron(doc)
@@ -430,6 +430,10 @@ def test_soak_weekly_with_least_permissions() -> None:
     engines = soak_steps[index_of(soak_steps, lambda s: runs(s, "make engines-demo"), "running make engines-demo")]
     engines_report = re.search(r"make engines-demo 2>&1 \| tee (\S+)", engines["run"])
     assert engines_report, "the engines test's printed report is kept in a file"
+    # the marts' differential test on more seeds than make test's
+    seeds = soak_steps[index_of(soak_steps, lambda s: runs(s, "make marts-seeds"), "running make marts-seeds")]
+    seeds_report = re.search(r"make marts-seeds 2>&1 \| tee (\S+)", seeds["run"])
+    assert seeds_report, "the seeds' printed report is kept in a file"
     # and Spark over the lake (make test leaves it out)
     spark = soak_steps[index_of(soak_steps, lambda s: runs(s, "make spark-test"), "running make spark-test")]
     spark_report = re.search(r"make spark-test 2>&1 \| tee (\S+)", spark["run"])
@@ -437,7 +441,13 @@ def test_soak_weekly_with_least_permissions() -> None:
     uploads = [s for s in soak_steps if uses(s, "actions/upload-artifact")]
     assert len(uploads) == 1 and uploads[0]["if"] == "always()"
     assert sorted(paths_of(uploads[0])) == sorted(
-        ["bench/results/soak*.json", report.group(1), engines_report.group(1), spark_report.group(1)]
+        [
+            "bench/results/soak*.json",
+            report.group(1),
+            engines_report.group(1),
+            seeds_report.group(1),
+            spark_report.group(1),
+        ]
     )
 
 

@@ -23,7 +23,13 @@
 {% endmacro %}
 
 {% macro spark__cd2_register_lake() %}
-    {%- if not execute or flags.WHICH in ('parse', 'compile', 'list', 'ls') -%}
+    {#-
+        Only where hooks run before every node. `compile` and `docs generate` render the hooks
+        beside the models, in parallel threads: re-creating the tables there raced the models'
+        compile-time queries (seen: `cd2_meta.batches` not found). They read the tables the last
+        build registered.
+    -#}
+    {%- if not execute or flags.WHICH not in ('build', 'run', 'test', 'seed', 'snapshot', 'retry') -%}
         {{ return('') }}
     {%- endif -%}
     {%- set lake = cd2_lake_folder() -%}
