@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -360,11 +361,15 @@ def test_api_text_in_generated_files_is_never_jinja_code(tmp_path: Path) -> None
     db = _db_with_versions(tmp_path / "cd2.duckdb", ("canvas", "courses", 99, bumped.to_dap_schema()))
     files = {str(f.path): f.content for f in codegen.generated_files(schemas_with_db(db))}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.globals.update(doc=lambda name: f"<doc {name}>", var=lambda name, default=None: str(default))
+    env.globals.update(
+        doc=lambda name: f"<doc {name}>",
+        var=lambda name, default=None: str(default),
+        target=types.SimpleNamespace(type="duckdb"),  # the source mode's engine default reads it
+    )
     rendered: dict[str, list[str]] = {}
     for path, content in files.items():
         if path.endswith(".yml"):
-            # StrictUndefined: a call of anything but doc() / var() would raise here.
+            # StrictUndefined: a call of anything but doc() / var() (or a read of target) would raise here.
             rendered[path] = [env.from_string(text).render() for text in _strings(yaml.safe_load(content))]
     staging_strings = rendered["models/staging/canvas/_canvas__models.yml"]
     staging_yaml = "\n".join(staging_strings)
