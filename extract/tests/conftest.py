@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-# by their time in the clean-clone runs of 2026-12-06 and 07 (seconds, roughly)
+# by their time in the clean-clone run of 2026-12-07 (seconds of one worker; a busy machine
+# doubles them all)
 LONGEST_FIRST = (
-    "test_dbt_e2e.py",  # ~580
-    "test_marts_differential_demo.py",  # ~480
-    "test_marts_differential_tiny.py",  # ~350 (two seeds)
-    "test_sync_e2e.py",  # ~350
-    "test_engines_differential.py",  # ~340
-    "test_no_secret_leak.py",  # ~330
-    "test_crash_suite.py",  # ~200
-    "test_lake.py",  # ~170
-    "test_dbt_key_tests.py",  # ~140
+    "test_dbt_e2e.py",  # 243
+    "test_marts_differential_demo.py",  # 219
+    "test_engines_differential.py",  # ~200
+    "test_sync_e2e.py",  # ~165
+    "test_crash_suite.py",  # ~160
+    "test_marts_differential_tiny.py",  # ~150 (two seeds)
+    "test_no_secret_leak.py",  # 114
+    "test_lake.py",  # ~100
+    "test_dbt_key_tests.py",  # 68
     "test_conformance_dap_cli.py",
     "test_sync_required_nulls.py",
 )
