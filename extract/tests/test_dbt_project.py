@@ -93,3 +93,7 @@ def test_no_model_or_property_file_branches_on_the_engine() -> None:
             branching.append(str(path.relative_to(root.parent)))
     assert checked > 300
     assert branching == []
+    # the places outside models/ that spell the default agree with it
+    default = SOURCE_MODE.split(", ", 1)[1].rstrip(")")
+    assert SOURCE_MODE in (root.parent / "dbt_project.yml").read_text()
+    assert default in (root.parent / "macros" / "sources" / "cd2_source_mode.sql").read_text()
