@@ -79,7 +79,8 @@ def sources_yaml(namespace: str, schemas: list[TableSchema]) -> GeneratedFile:
 # cd2_source_mode() (macros/sources/), and dbt hands project vars to yml unrendered, so the
 # engine's default is spelled out here: the one place in models/ where the engine is named
 # (test_dbt_project checks that no other place does).
-SOURCE_MODE = "var('cd2_source_mode', 'dap_syncdb' if target.type == 'postgres' else 'cd2')"
+SOURCE_MODE_DEFAULT = "'dap_syncdb' if target.type == 'postgres' else 'cd2'"
+SOURCE_MODE = f"var('cd2_source_mode', {SOURCE_MODE_DEFAULT})"
 DAP_MODE_ENABLED = "{{ " + SOURCE_MODE + " == 'dap_syncdb' }}"
 CD2_MODE_ENABLED = "{{ " + SOURCE_MODE + " != 'dap_syncdb' }}"
 

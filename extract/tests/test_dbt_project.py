@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extract.dbtgen import naming
-from extract.dbtgen.sources import SOURCE_MODE
+from extract.dbtgen.sources import SOURCE_MODE, SOURCE_MODE_DEFAULT
 from extract.schema import bundled_schemas
 from extract.tests.dbt_helpers import DbtProject
 
@@ -94,6 +94,5 @@ def test_no_model_or_property_file_branches_on_the_engine() -> None:
     assert checked > 300
     assert branching == []
     # the places outside models/ that spell the default agree with it
-    default = SOURCE_MODE.split(", ", 1)[1].rstrip(")")
     assert SOURCE_MODE in (root.parent / "dbt_project.yml").read_text()
-    assert default in (root.parent / "macros" / "sources" / "cd2_source_mode.sql").read_text()
+    assert SOURCE_MODE_DEFAULT in (root.parent / "macros" / "sources" / "cd2_source_mode.sql").read_text()

@@ -24,12 +24,10 @@
 
 {% macro spark__cd2_register_lake() %}
     {#-
-        Only where hooks run before every node. `compile` and `docs generate` render the hooks
-        beside the models, in parallel threads: re-creating the tables there raced the models'
-        compile-time queries (seen: `cd2_meta.batches` not found). They read the tables the last
-        build registered.
+        Re-creating the tables in `compile` or `docs generate` raced the models' compile-time
+        queries (seen: `cd2_meta.batches` not found); those read the tables the last build registered.
     -#}
-    {%- if not execute or flags.WHICH not in ('build', 'run', 'test', 'seed', 'snapshot', 'retry') -%}
+    {%- if not execute or not cd2_hooks_run_before_nodes() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set lake = cd2_lake_folder() -%}

@@ -64,7 +64,7 @@
 -#}
 {% macro cd2_check_dap_tables() %}
     {#- commands that build; `docs generate` also runs the hook, and its catalog simply lacks a missing table -#}
-    {%- if not execute or not cd2_reads_dap_tables() or flags.WHICH not in ('build', 'run', 'test', 'seed', 'snapshot') -%}
+    {%- if not execute or not cd2_reads_dap_tables() or not cd2_hooks_run_before_nodes() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set needed = cd2_dap_sources_needed() -%}
