@@ -38,17 +38,19 @@ import duckdb
 from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
 from extract.database import default_published_path, open_database
+from extract.docs_state import SITE, docs_key, forget_site, record_site, site_is_current
 from extract.freshness import freshness_by_namespace
 from extract.lake.layout import LakeLayout
 from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
+from extract.round_plan import BUILT_KINDS, RoundPlan, mark_pending, nodes_of, plan_round
 from extract.sync.destination import LakeDestination
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
 from extract.sync.selection import resolve_tables
-from extract.unchanged import dbt_vars, unchanged_models
+from extract.unchanged import code_matches, dbt_vars, unchanged_models
 from extract.writer_lock import duckdb_lock_error, hold_writer
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class RunSummary:
     freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
     docs_path: Path | None = None
     unchanged_models: list[str] = field(default_factory=list)
+    plan: RoundPlan | None = None  # cd2 run's DuckDB rounds (extract/round_plan.py)
+    docs_kept: bool = False  # the last round's site still describes the project (extract/docs_state.py)
     published: Published | None = None
     publish_error: str | None = None  # readers keep the previous round's copy
 
@@ -229,28 +233,53 @@ def start_parse(
         executor.shutdown(wait=False)
 
 
-# Put on the unchanged current-state models in the parsed manifest for one command.
+# Put on nodes of the parsed manifest for one command: the unchanged current-state models a
+# build leaves out, the models a round builds (extract/round_plan.py).
 UNCHANGED_TAG = "cd2__unchanged_this_run"
+ROUND_TAG = "cd2__built_this_round"
+
+
+@contextmanager
+def tagging(manifest: Any, names: Sequence[str], tag: str, kinds: Sequence[str] = ("model",)) -> Iterator[bool]:
+    """Puts ``tag`` on the nodes named ``names`` (of ``kinds``) of the parsed manifest for the
+    duration (never written: the build writes no manifest); yields whether any node has it. dbt
+    matches every ``--select``/``--exclude`` name against every node of the 1,500-node project,
+    about 1.5 s per build for 93 names; a tag is one pass."""
+    wanted = set(names)
+    nodes = [n for n in manifest.nodes.values() if n.resource_type in kinds and n.name in wanted] if wanted else []
+    for node in nodes:
+        node.tags.append(tag)
+    try:
+        yield bool(nodes)
+    finally:
+        for node in nodes:
+            node.tags.remove(tag)
 
 
 @contextmanager
 def excluding(manifest: Any, models: Sequence[str]) -> Iterator[list[str]]:
     """The arguments that leave ``models`` out of the next dbt command run with ``manifest``: one
-    ``--exclude tag:…`` over a tag put on those nodes of the parsed manifest, removed afterwards
-    (never written: the build writes no manifest). dbt matches every ``--exclude`` name against
-    every node of the 1,500-node project, about 1.5 s per build for 93 names; a tag is one pass."""
-    wanted = set(models)
-    nodes = [n for n in manifest.nodes.values() if n.resource_type == "model" and n.name in wanted] if wanted else []
-    if not nodes:
+    ``--exclude tag:…`` over a tag put on those nodes (see ``tagging``)."""
+    with tagging(manifest, models, UNCHANGED_TAG) as tagged:
+        yield ["--exclude", f"tag:{UNCHANGED_TAG}"] if tagged else []
+
+
+@contextmanager
+def round_selection(manifest: Any, plan: RoundPlan, user_select: str | None) -> Iterator[list[str]]:
+    """The selection arguments of a round's build. Without a plan (build everything): none. With
+    one: ``--select`` of the models to build, and dbt's default (eager) test selection runs every
+    test touching one of them, relationship tests to a fresh model included. Under the user's own
+    ``dbt.select`` (built with cautious test selection), the fresh models are excluded instead."""
+    if plan.build is None:
         yield []
         return
-    for node in nodes:
-        node.tags.append(UNCHANGED_TAG)
-    try:
-        yield ["--exclude", f"tag:{UNCHANGED_TAG}"]
-    finally:
-        for node in nodes:
-            node.tags.remove(UNCHANGED_TAG)
+    if user_select:
+        with tagging(manifest, plan.fresh, UNCHANGED_TAG, BUILT_KINDS) as tagged:
+            yield ["--exclude", f"tag:{UNCHANGED_TAG}"] if tagged else []
+        return
+    with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS):
+        # nothing to build still selects by the tag: dbt then runs no node
+        yield ["--select", f"tag:{ROUND_TAG}"]
 
 
 def run_dbt(
@@ -381,6 +410,7 @@ def _round(
     # The docs step writes manifest.json itself (with the compiled code). The parse needs only the
     # project files, vars and profile: it runs alongside the sync, which it never waits for.
     parsing = start_parse(project_dir, config.db, vars_, write_manifest=not config.dbt.docs)
+    code_ok = False
     try:
         if not skip_sync:
             assert client is not None
@@ -389,6 +419,8 @@ def _round(
         summary.freshness = data_freshness(config.db, published)
         if config.dbt.skip_unchanged:
             summary.unchanged_models = unchanged_models(config.db, project_dir)
+            code_ok = code_matches(config.db, project_dir)
+        docs_key_now = docs_key(config.db, project_dir) if config.dbt.docs else None
     except duckdb.IOException as exc:
         # another program (not a cd2 writer) has the working file open: one line, not a traceback
         busy = duckdb_lock_error(config.db, exc, published)
@@ -399,11 +431,28 @@ def _round(
     summary.dbt.append(parsed)
     if not parsed.ok:
         return summary
+    if config.dbt.skip_unchanged:
+        summary.plan = plan_round(config.db, manifest, summary.unchanged_models, code_ok)
+    else:
+        summary.plan = RoundPlan(None, why_everything="every model asked for (--build-all)")
+    # Due until built without error (the on-run-end hook clears them): a failed or killed round's
+    # models are built again next round.
+    mark_pending(config.db, _planned_names(manifest, summary.plan))
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
-    with excluding(manifest, summary.unchanged_models) as exclude:
-        build_and_document(summary, config, project_dir, manifest, [*exclude, *vars_args], vars_args)
+    with round_selection(manifest, summary.plan, config.dbt.select) as selection:
+        build_and_document(
+            summary, config, project_dir, manifest, [*selection, *vars_args], vars_args, docs_key=docs_key_now
+        )
     return summary
+
+
+def _planned_names(manifest: Any, plan: RoundPlan) -> list[str]:
+    if plan.build is not None:
+        return plan.build
+    if manifest is None:  # a stand-in parse (tests): nothing known to mark
+        return []
+    return sorted(node.name for node in nodes_of(manifest).values() if not node.ephemeral)
 
 
 def build_and_document(
@@ -413,9 +462,11 @@ def build_and_document(
     manifest: Path | None,
     build_extra: Sequence[str] = (),
     docs_extra: Sequence[str] = (),
+    docs_key: str | None = None,
 ) -> None:
     """The dbt steps of a round after the parse, on any target: ``dbt build`` (with the run's
-    threads, unit-test and selection settings), then the static docs site; into ``summary``."""
+    threads, unit-test and selection settings), then the static docs site; into ``summary``.
+    With ``docs_key`` (``extract.docs_state``), a site built under the same key is kept."""
     build = ["build", "--threads", str(config.dbt.threads)]
     if not config.dbt.unit_tests:
         build += ["--exclude-resource-type", "unit_test"]
@@ -434,12 +485,18 @@ def build_and_document(
             label="build",
         )
     )
-    if config.dbt.docs:
-        docs_args = ["docs", "generate", "--static", *docs_extra]
-        docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
-        summary.dbt.append(docs)
-        if docs.ok:
-            summary.docs_path = target / "static_index.html"
+    if not config.dbt.docs:
+        return
+    if site_is_current(target, docs_key):
+        summary.docs_path, summary.docs_kept = target / SITE, True
+        return
+    forget_site(target)
+    docs_args = ["docs", "generate", "--static", *docs_extra]
+    docs = run_dbt(docs_args, project_dir, config.db, manifest, label="docs generate --static")
+    summary.dbt.append(docs)
+    if docs.ok:
+        summary.docs_path = target / SITE
+        record_site(target, docs_key)
 
 
 def format_summary(summary: RunSummary) -> list[str]:
@@ -455,6 +512,15 @@ def format_summary(summary: RunSummary) -> list[str]:
         lines.append(
             f"current state: {len(summary.unchanged_models)} tables had nothing new to merge and were left out"
         )
+    if summary.plan is not None:
+        plan = summary.plan
+        if plan.build is None:
+            lines.append(f"round: every model built ({plan.why_everything})")
+        else:
+            lines.append(
+                f"round: {len(plan.build)} models and seeds to build, {len(plan.fresh)} left out "
+                "(nothing they read changed)"
+            )
     for step in summary.dbt:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(step.counts.items())) or "no nodes"
         lines.append(f"dbt {step.command}: {'ok' if step.ok else 'FAILED'} in {step.seconds:,.1f}s ({counts})")
@@ -465,7 +531,8 @@ def format_summary(summary: RunSummary) -> list[str]:
             f"({fresh['stale_hours']} h ago), {fresh['failed_tables']} with a failed last attempt"
         )
     if summary.docs_path is not None:
-        lines.append(f"docs site: {summary.docs_path}")
+        kept = " (kept: no code or schema change since it was built)" if summary.docs_kept else ""
+        lines.append(f"docs site: {summary.docs_path}{kept}")
     if summary.published is not None:
         copy = summary.published
         size = f"{copy.bytes / 1e9:,.1f} GB" if copy.bytes >= 1e9 else f"{copy.bytes / 1e6:,.1f} MB"

@@ -6,27 +6,45 @@ model is *unchanged* when its relation exists and no committed batch after that 
 rows, is a snapshot (an empty snapshot still empties the table) or brings a new schema version.
 Leaving such a model out of ``dbt build`` cannot change any table: the SQL would merge nothing.
 
-The current-state code itself can change (a project upgrade, regenerated models): the
-fingerprint of that code is stored by the on-run-end hook ``cd2_record_code_fingerprint`` after
-a build without errors, and when it differs every model is built.
+The code can change (a project upgrade, regenerated models, an edited mart or macro, another
+pseudonym secret): the fingerprint of the whole project is stored by the on-run-end hook
+``cd2_record_code_fingerprint`` after a build without errors, and when it differs every model is
+built (``extract.round_plan`` plans the other layers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from pathlib import Path
 
 import duckdb
 
 from extract.database import open_database
+from extract.pseudonym import SECRET_ENV
 
-FINGERPRINT_PATHS = ("macros/current_state", "macros/generated", "models/current_state", "dbt_project.yml")
+# Everything dbt builds from (and the pinned dbt versions): a change in any of them can change any model.
+FINGERPRINT_PATHS = (
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "tests",
+    "dbt_project.yml",
+    "profiles.yml",
+    "requirements.txt",
+)
 FINGERPRINT_KEY = "current_state_fingerprint"
 
 
 def code_fingerprint(project_dir: Path) -> str:
     digest = hashlib.sha256()
+    # The pseudonym secret decides every user key in the marts. Only a keyed digest of it enters
+    # the fingerprint (no more than the user keys themselves reveal).
+    secret = os.environ.get(SECRET_ENV, "")
+    digest.update(hmac.new(secret.encode(), b"cd2 code fingerprint", hashlib.sha256).digest())
     for entry in FINGERPRINT_PATHS:
         path = project_dir / entry
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
@@ -41,15 +59,26 @@ def model_name(namespace: str, table: str) -> str:
     return f"{namespace}__{table}"
 
 
-def unchanged_models(db: Path, project_dir: Path) -> list[str]:
-    """Current-state models (dbt names) with nothing new to merge; empty when in doubt."""
+def code_matches(db: Path, project_dir: Path) -> bool:
+    """Whether the last build without errors into ``db`` was made from the project as it is now."""
     if not db.exists():
-        return []
+        return False
     con = open_database(db, read_only=True, allow_foreign=True)
     try:
         stored = con.execute("SELECT value FROM cd2_meta.project_state WHERE key = ?", [FINGERPRINT_KEY]).fetchone()
-        if stored is None or stored[0] != code_fingerprint(project_dir):
-            return []
+    except duckdb.CatalogException:
+        return False
+    finally:
+        con.close()
+    return stored is not None and stored[0] == code_fingerprint(project_dir)
+
+
+def unchanged_models(db: Path, project_dir: Path) -> list[str]:
+    """Current-state models (dbt names) with nothing new to merge; empty when in doubt."""
+    if not code_matches(db, project_dir):
+        return []
+    con = open_database(db, read_only=True, allow_foreign=True)
+    try:
         rows = con.execute(
             """
             SELECT m.namespace, m.table_name

@@ -1,0 +1,166 @@
+"""Which models a ``cd2 run`` round builds: those whose inputs changed since they were last built.
+
+A model is *fresh* (left out of the round, with its tests) when building it again could not
+change it:
+
+* a current-state model: nothing new to merge (``extract.unchanged``: no committed batch with rows,
+  no snapshot, no new schema version since the batch it merged);
+* any other model: its relation exists (ephemeral models have none), it is not *pending* (see
+  below), it reads no source directly (a source such as ``cd2_meta.table_state``, behind
+  ``int_core__as_of``, can change without a batch), and every model or seed it reads is fresh.
+
+Everything else is built, and dbt's eager test selection runs every test that touches a built
+model, including a relationship test from a built model to a fresh one.
+
+*Pending*: a model chosen for a round stays due until it is built without error. ``cd2 run``
+writes the round's models to ``cd2_meta.round_pending`` before dbt starts, and the on-run-end
+hook ``cd2_record_round_built`` removes those that succeeded; a model that failed, was skipped
+after a failure upstream, or whose round was killed is built again next round even when its
+inputs did not change again.
+
+The whole project counts as code (``extract.unchanged.code_fingerprint``): after any change to
+models, macros, seeds, tests, the project file or the pseudonym secret, every model is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from extract.database import open_database
+
+CURRENT_STATE_TAG = "cd2_current_state"
+PENDING_TABLE = "cd2_meta.round_pending"
+BUILT_KINDS = ("model", "seed", "snapshot")
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the plan needs of one dbt node."""
+
+    unique_id: str
+    kind: str  # model, seed, snapshot
+    name: str
+    schema: str
+    relation: str  # identifier in the database (dbt's alias)
+    ephemeral: bool
+    current_state: bool
+    parents: tuple[str, ...]  # unique ids: models, seeds, snapshots, sources
+
+
+@dataclass
+class RoundPlan:
+    """``build``: names of the models, seeds and snapshots to build; None: build everything."""
+
+    build: list[str] | None
+    fresh: list[str] = field(default_factory=list)  # left out: nothing they read changed
+    why_everything: str | None = None
+
+    @property
+    def selective(self) -> bool:
+        return self.build is not None
+
+
+def nodes_of(manifest: Any) -> dict[str, Node]:
+    """The buildable nodes of a parsed dbt manifest (``dbt parse``'s result)."""
+    found: dict[str, Node] = {}
+    for unique_id, node in manifest.nodes.items():
+        kind = str(getattr(node.resource_type, "value", node.resource_type))
+        if kind not in BUILT_KINDS or not node.config.enabled:
+            continue
+        found[unique_id] = Node(
+            unique_id=unique_id,
+            kind=kind,
+            name=node.name,
+            schema=node.schema,
+            relation=node.alias or node.name,
+            ephemeral=node.config.materialized == "ephemeral",
+            current_state=CURRENT_STATE_TAG in node.tags,
+            parents=tuple(getattr(node.depends_on, "nodes", ())),  # a seed depends on macros only
+        )
+    return found
+
+
+def fresh_nodes(
+    nodes: Mapping[str, Node],
+    unchanged_current_state: Iterable[str],
+    existing: set[tuple[str, str]],
+    pending: set[str],
+) -> set[str]:
+    """Unique ids of the nodes a round can leave out (see the module's docstring).
+    ``existing``: (schema, relation) pairs in the database, lower case; ``pending``: node names."""
+    unchanged = set(unchanged_current_state)
+    memo: dict[str, bool] = {}
+
+    def fresh(unique_id: str) -> bool:
+        if unique_id in memo:
+            return memo[unique_id]
+        memo[unique_id] = False  # a cycle (none in dbt) or a source reads as changed
+        node = nodes.get(unique_id)
+        if node is None:  # a source, or a node the plan does not know: changed
+            return False
+        if node.current_state:
+            result = node.name in unchanged
+        else:
+            result = (
+                node.name not in pending
+                and (node.ephemeral or (node.schema.lower(), node.relation.lower()) in existing)
+                and all(fresh(parent) for parent in node.parents)
+            )
+        memo[unique_id] = result
+        return result
+
+    return {unique_id for unique_id in nodes if fresh(unique_id)}
+
+
+def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code_matches: bool) -> RoundPlan:
+    """The round's plan for the DuckDB file ``db``. Everything is built when the stored code
+    fingerprint differs (``code_matches`` False) or the file holds no record of earlier builds."""
+    if not code_matches:
+        return RoundPlan(None, why_everything="the project's code or settings changed since the last build")
+    if not db.exists():
+        return RoundPlan(None, why_everything="nothing built yet")
+    nodes = nodes_of(manifest)
+    con = open_database(db, read_only=True, allow_foreign=True)
+    try:
+        existing = {
+            (schema.lower(), name.lower())
+            for schema, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database()"
+            ).fetchall()
+        }
+        pending = _pending(con)
+    finally:
+        con.close()
+    if pending is None:
+        return RoundPlan(None, why_everything="no record of which models are due (a first selective round)")
+    fresh = fresh_nodes(nodes, unchanged_current_state, existing, pending)
+    build = sorted(node.name for uid, node in nodes.items() if uid not in fresh and not node.ephemeral)
+    return RoundPlan(build, fresh=sorted(nodes[uid].name for uid in fresh))
+
+
+def _pending(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    try:
+        return {name for (name,) in con.execute(f"SELECT model FROM {PENDING_TABLE}").fetchall()}
+    except duckdb.CatalogException:
+        return None
+
+
+def mark_pending(db: Path, models: Iterable[str]) -> None:
+    """Record ``models`` as due before dbt builds them (the on-run-end hook clears those built)."""
+    names = sorted(set(models))
+    con = open_database(db, allow_foreign=True)
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS cd2_meta")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (model VARCHAR PRIMARY KEY, since TIMESTAMP)")
+        if names:
+            con.executemany(
+                f"INSERT OR IGNORE INTO {PENDING_TABLE} VALUES (?, CAST(now() AS TIMESTAMP))", [[n] for n in names]
+            )
+    finally:
+        con.close()
