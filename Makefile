@@ -84,6 +84,13 @@ engines-demo: setup
 marts-seeds: setup
 	CD2_TINY_SEEDS=3,4,5,6 $(BIN)/pytest -p no:cacheprovider -q -n 2 extract/tests/test_marts_differential_tiny.py
 
+# A round equals a full rebuild (extract/tests/test_round_equality.py) on the demo institution: seven
+# cd2 run rounds, each compared with a full refresh of a copy; make test runs it on tiny. The
+# scheduled workflow runs it weekly.
+.PHONY: rounds-demo
+rounds-demo: setup
+	CD2_ROUNDS_PROFILE=demo $(BIN)/pytest -p no:cacheprovider -q extract/tests/test_round_equality.py
+
 # Spark over the Parquet lake (issue 24, docs/spark.md): its own venv (.venv-spark: dbt-spark,
 # pyspark; Java 17), then the equality test: the institution synced into DuckDB and into a lake,
 # built on both engines, every mart equal. CD2_SPARK_PROFILE=demo for the demo institution;

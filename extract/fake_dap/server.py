@@ -95,9 +95,10 @@ class FakeDapServer:
     """A local, faithful DAP Query API over a change-log ``Store``.
 
     ``advance(hours) -> datetime``, ``bump_schema(qname) -> int``, ``relax_schema(qname, columns)
-    -> int``, ``null_required(qname, columns, rows) -> datetime`` and ``reload(qname) -> datetime``
-    are optional hooks (the synthetic institution's); they must change the same Store instance
-    (or commit to its root, in which case the server re-opens the store).
+    -> int``, ``null_required(qname, columns, rows) -> datetime``, ``late_rows(qname, rows,
+    older_than_hours) -> datetime`` and ``reload(qname) -> datetime`` are optional hooks (the
+    synthetic institution's); they must change the same Store instance (or commit to its root, in
+    which case the server re-opens the store).
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class FakeDapServer:
         reload: Callable[[str], datetime] | None = None,
         relax_schema: Callable[[str, Sequence[str] | None], int] | None = None,
         null_required: Callable[[str, Sequence[str] | None, int], datetime] | None = None,
+        late_rows: Callable[[str, int, float], datetime] | None = None,
     ) -> None:
         self.config = config or cfg.ServerConfig()
         self._store = store
@@ -119,6 +121,7 @@ class FakeDapServer:
             "reload": reload,
             "relax_schema": relax_schema,
             "null_required": null_required,
+            "late_rows": late_rows,
         }
         self.store_lock = threading.RLock()
         self.faults = FaultSet()
@@ -225,6 +228,10 @@ class FakeDapServer:
     def null_required(self, qname: str, columns: Sequence[str] | None = None, rows: int = 20) -> datetime:
         """Commit ``rows`` rows of ``qname`` with ``columns`` NULL (default: the required ones)."""
         return self._call_hook("null_required", qname, columns, rows)
+
+    def late_rows(self, qname: str, rows: int = 20, older_than_hours: float = 24) -> datetime:
+        """Commit ``rows`` records of ``qname`` whose event times are ``older_than_hours`` old or more."""
+        return self._call_hook("late_rows", qname, rows, older_than_hours)
 
     def reload(self, qname: str) -> datetime:
         return self._call_hook("reload", qname)

@@ -84,6 +84,38 @@ def null_required(
     return at
 
 
+def late_rows(store: Store, profile: Profile, qname: str, rows: int = 20, older_than_hours: float = 24) -> datetime:
+    """Commit, just after now, ``rows`` new records of ``qname`` whose event ``timestamp`` lies at
+    least ``older_than_hours`` in the past: copies of live rows that old under new keys, as CD2
+    delivers requests logged late (a batch's rows are not confined to its window's hours).
+    Returns the commit time. For tables with one string key and a ``timestamp`` column
+    (``canvas_logs.web_logs``)."""
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows!r}")
+    schema = store.schema(qname)
+    if len(schema.primary_key) != 1:
+        raise ValueError(f"{qname}: late rows need a table with one key column")
+    key_column = schema.column(schema.primary_key[0])
+    key = quote(key_column.name)
+    at = window_start(store) + TICK
+    before = at - timedelta(hours=older_than_hours)
+    batch = len(store.commits)
+    rand = Rand(store.seed, salt=f"late{batch}:{qname}:")
+    # a new key derived from the old one (web_logs ids are UUIDs: an md5 is 128 bits too)
+    new_key = f"CAST(md5(CAST({key} AS VARCHAR) || '-late{batch}') AS {key_column.duckdb_type()})"
+    select = f"""
+        SELECT TIMESTAMP '{at.isoformat(sep=" ")}' AS meta_ts, 'U' AS meta_action,
+               * EXCLUDE (meta_ts) REPLACE ({new_key} AS {key})
+        FROM ({store.truth_sql(qname)})
+        WHERE "timestamp" < TIMESTAMP '{before.isoformat(sep=" ")}'
+        ORDER BY {rand.h("late.pick", key)}, {key} LIMIT {int(rows)}
+    """
+    if _write_changes(store, profile, qname, select) is None:
+        raise ValueError(f"{qname} has no live rows older than {older_than_hours} h to send late")
+    store.commit(at)
+    return at
+
+
 def _check_value_columns(schema: TableSchema, names: Sequence[str]) -> None:
     if not names:
         raise ValueError(f"{schema.qualified_name}: name at least one column to set to NULL")

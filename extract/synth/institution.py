@@ -55,6 +55,11 @@ class Institution:
         its first schema version calls required); returns the commit time."""
         return evolution.null_required(self.store, self.profile, qname, columns, rows)
 
+    def late_rows(self, qname: str, rows: int = 20, older_than_hours: float = 24) -> datetime:
+        """Commit ``rows`` new records of ``qname`` with event times at least ``older_than_hours``
+        old (requests logged late); returns the commit time."""
+        return evolution.late_rows(self.store, self.profile, qname, rows, older_than_hours)
+
     def reload(self, qname: str, drop_fraction: float = 0.01) -> datetime:
         """Server-side reload of ``qname``: re-stamp live rows, silently drop a few; returns its time."""
         return evolution.reload(self.store, self.profile, qname, drop_fraction)

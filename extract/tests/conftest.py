@@ -13,6 +13,7 @@ import pytest
 # by their time in the clean-clone run of 2026-12-07 (seconds of one worker; a busy machine
 # doubles them all)
 LONGEST_FIRST = (
+    "test_round_equality.py",  # ~490 (seven rounds, each with a full rebuild)
     "test_dbt_e2e.py",  # 243
     "test_marts_differential_demo.py",  # 219
     "test_engines_differential.py",  # ~200

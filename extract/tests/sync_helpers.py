@@ -72,6 +72,7 @@ def serving(institution: Institution, **config: object) -> Iterator[FakeDapServe
         reload=institution.reload,
         relax_schema=institution.relax_schema,
         null_required=institution.null_required,
+        late_rows=institution.late_rows,
     ) as server:
         yield server
 

@@ -253,3 +253,27 @@ def test_reload_restamps_and_silently_drops_keys(tmp_path_factory: pytest.TempPa
                           b.updated_at"""
     assert one(con, same_values) == 0
     assert inst.advance(1) > reloaded_at  # the institution keeps going after a reload
+
+
+def test_late_rows_are_new_records_with_old_event_times(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    inst = tiny_store(tmp_path_factory).copy_to(tmp_path / "s")
+    store = inst.store
+    inst.advance(4)
+    before = store.now
+    live_before = one(duckdb.connect(), f"SELECT count(*) FROM ({store.truth_sql('canvas_logs.web_logs')})")
+    at = inst.late_rows("canvas_logs.web_logs", rows=25, older_than_hours=48)
+    assert at > before and store.now == at
+    con = duckdb.connect()
+    window = store.window_sql("canvas_logs.web_logs", before, at)
+    assert one(con, f"SELECT count(*) FROM ({window}) WHERE meta_action = 'U'") == 25
+    # every one is older than 48 h by its event time, and none replaces an existing request
+    cutoff = (at - timedelta(hours=48)).isoformat(sep=" ")
+    assert one(con, f"SELECT count(*) FROM ({window}) WHERE \"timestamp\" >= TIMESTAMP '{cutoff}'") == 0
+    live_after = one(con, f"SELECT count(*) FROM ({store.truth_sql('canvas_logs.web_logs')})")
+    assert live_after == live_before + 25
+    with pytest.raises(ValueError, match="no live rows older than"):
+        inst.late_rows("canvas_logs.web_logs", older_than_hours=24 * 365 * 30)
+    with pytest.raises(ValueError, match="at least 1"):
+        inst.late_rows("canvas_logs.web_logs", rows=0)

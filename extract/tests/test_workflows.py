@@ -434,6 +434,10 @@ def test_soak_weekly_with_least_permissions() -> None:
     seeds = soak_steps[index_of(soak_steps, lambda s: runs(s, "make marts-seeds"), "running make marts-seeds")]
     seeds_report = re.search(r"make marts-seeds 2>&1 \| tee (\S+)", seeds["run"])
     assert seeds_report, "the seeds' printed report is kept in a file"
+    # a round equals a full rebuild, on demo (make test runs it on tiny)
+    rounds = soak_steps[index_of(soak_steps, lambda s: runs(s, "make rounds-demo"), "running make rounds-demo")]
+    rounds_report = re.search(r"make rounds-demo 2>&1 \| tee (\S+)", rounds["run"])
+    assert rounds_report, "the rounds test's printed report is kept in a file"
     # and Spark over the lake (make test leaves it out)
     spark = soak_steps[index_of(soak_steps, lambda s: runs(s, "make spark-test"), "running make spark-test")]
     spark_report = re.search(r"make spark-test 2>&1 \| tee (\S+)", spark["run"])
@@ -446,6 +450,7 @@ def test_soak_weekly_with_least_permissions() -> None:
             report.group(1),
             engines_report.group(1),
             seeds_report.group(1),
+            rounds_report.group(1),
             spark_report.group(1),
         ]
     )
