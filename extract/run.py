@@ -420,7 +420,8 @@ def _round(
         if config.dbt.skip_unchanged:
             summary.unchanged_models = unchanged_models(config.db, project_dir)
             code_ok = code_matches(config.db, project_dir)
-        docs_key_now = docs_key(config.db, project_dir) if config.dbt.docs else None
+        # --build-all regenerates the docs site too
+        docs_key_now = docs_key(config.db, project_dir) if config.dbt.docs and config.dbt.skip_unchanged else None
     except duckdb.IOException as exc:
         # another program (not a cd2 writer) has the working file open: one line, not a traceback
         busy = duckdb_lock_error(config.db, exc, published)
