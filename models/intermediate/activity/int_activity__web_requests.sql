@@ -37,7 +37,8 @@ final as (
         sessionized_requests.is_discussion_view,
         sessionized_requests.is_file_view,
         sessionized_requests.is_wiki_page_view,
-        sessionized_requests.is_lti_launch
+        sessionized_requests.is_lti_launch,
+        sessionized_requests._cd2_round_batch_id
     from sessionized_requests
     inner join user_keys
         on sessionized_requests.user_id = user_keys.user_id
