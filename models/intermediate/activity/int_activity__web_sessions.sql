@@ -11,18 +11,9 @@
     transaction. Earlier sessions cannot change (see int_activity__sessionized_requests).
 -#}
 {#- dap_syncdb mode and Spark: rebuilt whole. -#}
-{{
-    config(
-        materialized='incremental' if cd2_merges_batches() else 'table',
-        incremental_strategy='delete+insert',
-        unique_key='web_session_id',
-        on_schema_change='sync_all_columns',
-        post_hook="{% if is_incremental() %}delete from {{ this }} where _cd2_stale{% endif %}",
-    )
-}}
+{{ config(**cd2_event_fact_config('web_session_id')) }}
 
--- depends_on: {{ ref('int_activity__tracked_students') }}
--- depends_on: {{ ref('int_core__user_keys') }}
+-- depends_on: {{ ref('int_activity__tracked_student_keys') }}
 
 with
 
@@ -33,26 +24,9 @@ web_requests as (
 ),
 {%- if is_incremental() %}
 
-tracked_students as (
-
-    select * from {{ ref('int_activity__tracked_students') }}
-
-),
-
-user_keys as (
-
-    select * from {{ ref('int_core__user_keys') }}
-
-),
-
 tracked_keys as (
 
-    select
-        user_keys.user_key,
-        tracked_students.course_id
-    from tracked_students
-    inner join user_keys
-        on tracked_students.user_id = user_keys.user_id
+    select * from {{ ref('int_activity__tracked_student_keys') }}
 
 ),
 
