@@ -54,11 +54,10 @@ def site_is_current(target: Path, key: str | None) -> bool:
 
 def record_site(target: Path, key: str | None) -> None:
     """After a successful docs step: the site in ``target`` was built under ``key``."""
-    path = target / KEY_FILE
     if key is None:
-        path.unlink(missing_ok=True)
+        forget_site(target)
         return
-    path.write_text(key + "\n", encoding="utf-8")
+    (target / KEY_FILE).write_text(key + "\n", encoding="utf-8")
 
 
 def forget_site(target: Path) -> None:

@@ -257,10 +257,10 @@ def tagging(manifest: Any, names: Sequence[str], tag: str, kinds: Sequence[str] 
 
 
 @contextmanager
-def excluding(manifest: Any, models: Sequence[str]) -> Iterator[list[str]]:
-    """The arguments that leave ``models`` out of the next dbt command run with ``manifest``: one
-    ``--exclude tag:…`` over a tag put on those nodes (see ``tagging``)."""
-    with tagging(manifest, models, UNCHANGED_TAG) as tagged:
+def excluding(manifest: Any, models: Sequence[str], kinds: Sequence[str] = ("model",)) -> Iterator[list[str]]:
+    """The arguments that leave ``models`` (nodes of ``kinds``) out of the next dbt command run
+    with ``manifest``: one ``--exclude tag:…`` over a tag put on those nodes (see ``tagging``)."""
+    with tagging(manifest, models, UNCHANGED_TAG, kinds) as tagged:
         yield ["--exclude", f"tag:{UNCHANGED_TAG}"] if tagged else []
 
 
@@ -274,8 +274,8 @@ def round_selection(manifest: Any, plan: RoundPlan, user_select: str | None) -> 
         yield []
         return
     if user_select:
-        with tagging(manifest, plan.fresh, UNCHANGED_TAG, BUILT_KINDS) as tagged:
-            yield ["--exclude", f"tag:{UNCHANGED_TAG}"] if tagged else []
+        with excluding(manifest, plan.fresh, BUILT_KINDS) as exclude:
+            yield exclude
         return
     with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS):
         # nothing to build still selects by the tag: dbt then runs no node
