@@ -157,6 +157,8 @@ def _sync_options(config: RunConfig, tables: list[str], written: Path) -> SyncOp
         download_concurrency=config.download_concurrency,
         auto_resnapshot=config.auto_resnapshot,
         work_dir=work_dir_for(written),
+        max_jobs_in_flight=config.max_jobs_in_flight,
+        cadence=config.cadence,
     )
 
 
