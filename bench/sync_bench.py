@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,8 +42,9 @@ from extract.sync.runner import SyncOptions, SyncRunner  # noqa: E402
 from extract.synth import ensure_generated  # noqa: E402
 
 
-def _client(url: str) -> DapClient:
-    return DapClient(Credentials(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET), limits={})
+def bench_client(url: str, **options: Any) -> DapClient:
+    """A client of the fake API at ``url`` (no client-side limits unless ``options`` set some)."""
+    return DapClient(Credentials(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET), **{"limits": {}, **options})
 
 
 def copy_job_files(client: DapClient, qname: str, fmt: str, dest: Path) -> tuple[TableSchema, list[Path], float]:
@@ -67,7 +69,7 @@ def copy_job_files(client: DapClient, qname: str, fmt: str, dest: Path) -> tuple
 def time_sync(url: str, qname: str, fmt: str, work: Path) -> tuple[float, int]:
     db = work / "sync.duckdb"
     db.unlink(missing_ok=True)
-    client = _client(url)
+    client = bench_client(url)
     con = duckdb.connect(str(db))
     try:
         options = SyncOptions(tables=[qname], fmt=fmt, work_dir=work / "sync-work")
@@ -121,7 +123,7 @@ def main() -> int:
         work = Path(tmp)
         config = ServerConfig(port=0, cache_dir=work / "server-cache", rows_per_file=500_000, job_completion="polls:1")
         with FakeDapServer(institution.store, config) as server:
-            client = _client(server.url)
+            client = bench_client(server.url)
             for qname in args.tables.split(","):
                 for fmt in args.formats.split(","):
                     files_dir = work / f"files-{qname}-{fmt}"

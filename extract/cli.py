@@ -30,6 +30,7 @@ from extract.cli_options import (
     add_refused_secret_flag,
     add_setting_flags,
     add_synth_options,
+    positive_float,
 )
 from extract.config import declared_settings
 from extract.failures import EXIT_USAGE, describe_failure
@@ -72,6 +73,19 @@ def _build_parser() -> argparse.ArgumentParser:
     add_refused_secret_flag(fake)
     fake.add_argument("--rate-limits", action="store_true", help="enforce the real API's per-endpoint limits")
     fake.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
+    fake.add_argument(
+        "--job-completion",
+        default="immediate",
+        help="when a query job ends: immediate, polls:N, seconds:T, scaled:BASE+PER_MROWS[:cap=MAX] (BASE s plus "
+        "PER_MROWS s per million result rows, at most MAX s) or realistic (scaled:20+30:cap=900)",
+    )
+    fake.add_argument(
+        "--time-scale",
+        type=positive_float,
+        default=1.0,
+        help="multiply the rate limits' minute and the job durations by this (0.1: a round under the real limits "
+        "in a tenth of the time; a client must then use the same window)",
+    )
 
     synth = _command(
         sub,
@@ -134,7 +148,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Read-only: never creates or changes a file. While a round holds the file, the published "
         "read copy is shown.",
     )
-    _add_settings(status, ("db", "lake"))
+    _add_settings(status, ("db", "lake", "cadence"))
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     listing = _command(sub, "api:list_tables", "list", help="list the tables the DAP API offers in a namespace")

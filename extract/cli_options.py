@@ -33,6 +33,8 @@ SYNC_SETTINGS = (
     "csv_null",
     "concurrency",
     "download_concurrency",
+    "max_jobs_in_flight",
+    "cadence",
     "auto_resnapshot",
     "max_retries",
     "rate_limit",
@@ -62,6 +64,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
     return value
 
 

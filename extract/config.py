@@ -16,8 +16,14 @@ secrets are read from the environment (or a file named by a flag) only, never fr
     format: jsonl                  # jsonl | parquet | csv | tsv; $CD2_FORMAT, --format
     csv_null: empty                # empty | "NULL" (quoted): how the API's CSV files write NULL in
                                    # text columns; $CD2_CSV_NULL, --csv-null (only for format: csv)
-    concurrency: 4                 # $CD2_CONCURRENCY, --concurrency
+    concurrency: 4                 # $CD2_CONCURRENCY, --concurrency; tables downloading or
+                                   # waiting to land at once (bounds the disk the downloads take)
     download_concurrency: 8        # $CD2_DOWNLOAD_CONCURRENCY, --download-concurrency
+    max_jobs_in_flight: 40         # $CD2_MAX_JOBS_IN_FLIGHT, --max-jobs-in-flight; query jobs
+                                   # created and not yet finished (extract/sync/runner.py)
+    cadence: {}                    # $CD2_CADENCE, --cadence (pattern=interval,… or none); tables
+                                   # synced only every so often, e.g. {canvas.roles: daily,
+                                   # catalog.*: 12h} (extract/cadence.py; default: every round)
     auto_resnapshot: true          # $CD2_AUTO_RESNAPSHOT, --no-auto-resnapshot
     max_retries: 8                 # $CD2_MAX_RETRIES, --max-retries
     rate_limit: true               # $CD2_RATE_LIMIT, --no-rate-limit
@@ -32,7 +38,7 @@ secrets are read from the environment (or a file named by a flag) only, never fr
       select: null                 # e.g. "staging marts" (default: everything)
       threads: 2
       docs: true                   # --no-docs; build the static docs site after dbt build
-      skip_unchanged: true         # --build-all; leave out current-state models with nothing new
+      skip_unchanged: true         # --build-all; build only models whose inputs changed
       unit_tests: false            # --unit-tests; dbt's unit tests in the round too (make test runs them)
 """
 
@@ -44,8 +50,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from extract.cadence import Cadence, cadence_from_text
 from extract.config_values import (
     BOOL,
+    CADENCE,
     COUNT,
     CSV_NULLS,
     FORMAT,
@@ -122,7 +130,7 @@ class DbtSettings:
     docs: bool = field(default=True, metadata=how(BOOL, "build the docs site", flag="--no-docs", flag_value=False))
     skip_unchanged: bool = field(
         default=True,
-        metadata=how(BOOL, "leave out models with nothing new to merge", flag="--build-all", flag_value=False),
+        metadata=how(BOOL, "build only the models whose inputs changed", flag="--build-all", flag_value=False),
     )
     # dbt's advice: unit tests check the models' logic on fixed rows, not the data, so they belong
     # in development and CI (`make test` runs them all), not in every scheduled round.
@@ -164,11 +172,38 @@ class RunConfig:
         ),
     )
     concurrency: int = field(
-        default=4, metadata=how(COUNT, "tables in flight at once", env="CD2_CONCURRENCY", flag="--concurrency")
+        default=4,
+        metadata=how(
+            COUNT,
+            "tables downloading or waiting to land at once (bounds the disk the downloads take)",
+            env="CD2_CONCURRENCY",
+            flag="--concurrency",
+        ),
     )
     download_concurrency: int = field(
         default=8,
         metadata=how(COUNT, "parallel downloads", env="CD2_DOWNLOAD_CONCURRENCY", flag="--download-concurrency"),
+    )
+    # 40 jobs polled every 10 s at most are 240 of the 500 status calls a minute allows, and keep job
+    # creation (5 a minute) busy while jobs take up to 8 minutes on average (extract/sync/runner.py).
+    max_jobs_in_flight: int = field(
+        default=40,
+        metadata=how(
+            COUNT,
+            "query jobs created and not yet finished, at most",
+            env="CD2_MAX_JOBS_IN_FLIGHT",
+            flag="--max-jobs-in-flight",
+        ),
+    )
+    cadence: Cadence = field(
+        default_factory=Cadence,
+        metadata=how(
+            CADENCE,
+            "sync some tables only every so often: pattern=interval, comma-separated (e.g. canvas.roles=daily,"
+            "catalog.*=12h), or none; intervals Nh, Nd, hourly, daily, weekly",
+            env="CD2_CADENCE",
+            flag="--cadence",
+        ),
     )
     auto_resnapshot: bool = field(
         default=True,
@@ -328,6 +363,8 @@ def resolve(
             value = [n for item in value for n in as_list(item, how.flag or name)]
         elif how.kind == TABLES:
             value = table_names(value, how.flag or name)
+        elif how.kind == CADENCE:
+            value = cadence_from_text(value, how.flag or name)
         _set(config, name, value, f"flag {how.flag}")
     validate(config)
     return config
@@ -390,7 +427,7 @@ def validate(config: RunConfig) -> None:
         # YAML reads an unquoted NULL as its null
         hint = ' (in cd2.yml write "NULL", quoted)' if config.csv_null is None else ""
         raise ConfigError(f"{origin('csv_null')}csv_null must be empty or NULL{hint}, not {config.csv_null!r}")
-    for name in ("concurrency", "download_concurrency", "max_retries", "dbt.threads"):
+    for name in ("concurrency", "download_concurrency", "max_jobs_in_flight", "max_retries", "dbt.threads"):
         typed(f"{origin(name)}{name}", value_of(config, name), COUNT)
     if config.memory_limit is not None:
         try:

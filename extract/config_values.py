@@ -8,11 +8,14 @@ from typing import Any
 
 import yaml
 
+from extract.cadence import cadence_from_mapping, cadence_from_text
+from extract.config_error import ConfigError
+
 FORMATS = ("jsonl", "parquet", "csv", "tsv")
 CSV_NULLS = ("empty", "NULL")  # how the API's CSV files write NULL: an unquoted empty field, or the bare word
 
 # The kinds of value a setting takes (``from_file`` and ``from_env`` read each).
-PATH, NAMES, TABLES, FORMAT, COUNT, BOOL, MEMORY, PUBLISH, TEXT = (
+PATH, NAMES, TABLES, FORMAT, COUNT, BOOL, MEMORY, PUBLISH, TEXT, CADENCE = (
     "path",
     "names",
     "tables",
@@ -22,11 +25,8 @@ PATH, NAMES, TABLES, FORMAT, COUNT, BOOL, MEMORY, PUBLISH, TEXT = (
     "memory size",
     "publish",
     "string",
+    "cadence",
 )
-
-
-class ConfigError(ValueError):
-    """The configuration file, an environment variable or a flag has an invalid value."""
 
 
 def from_file(where: str, value: Any, kind: str) -> Any:
@@ -43,6 +43,8 @@ def from_file(where: str, value: Any, kind: str) -> Any:
         raise ConfigError(f"{where} must be true, false or a path, not {value!r}")
     if kind == FORMAT:
         return typed(where, value, TEXT)
+    if kind == CADENCE:
+        return cadence_from_mapping(value, where)
     return typed(where, value, kind)
 
 
@@ -59,6 +61,8 @@ def from_env(kind: str, variable: str, text: str) -> Any:
             return typed(variable, int(text.strip()), kind)
         except ValueError:
             raise ConfigError(f"{variable} must be a positive integer, not {text!r}") from None
+    if kind == CADENCE:
+        return cadence_from_text(text, variable)
     if kind in (BOOL, PUBLISH):
         flag = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
         if flag is None and kind == BOOL:

@@ -157,6 +157,8 @@ def _sync_options(config: RunConfig, tables: list[str], written: Path) -> SyncOp
         download_concurrency=config.download_concurrency,
         auto_resnapshot=config.auto_resnapshot,
         work_dir=work_dir_for(written),
+        max_jobs_in_flight=config.max_jobs_in_flight,
+        cadence=config.cadence,
     )
 
 
@@ -504,8 +506,10 @@ def format_summary(summary: RunSummary) -> list[str]:
     lines: list[str] = []
     if summary.sync is not None:
         ok = [r for r in summary.sync.results if r.status == "ok"]
+        skipped = len(summary.sync.skipped)
+        not_due = f", {skipped} skipped (not due by their cadence)" if skipped else ""
         lines.append(
-            f"sync: {len(ok)} tables ok, {len(summary.sync.failed)} failed, {sum(r.rows for r in ok):,} rows, "
+            f"sync: {len(ok)} tables ok, {len(summary.sync.failed)} failed{not_due}, {sum(r.rows for r in ok):,} rows, "
             f"{sum(r.bytes for r in ok) / 1e6:,.1f} MB in {summary.sync.seconds:,.1f}s"
         )
         lines += summary.sync.failure_lines()

@@ -1,4 +1,6 @@
-"""``cd2 status``: per-table watermark, staleness, rows, schema version, last batch and error."""
+"""``cd2 status``: per-table watermark, staleness, rows, schema version, last batch and error, and
+with a cadence (``extract.cadence``) each table's interval, when it is next due and the worst
+watermark age that interval allows."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from extract.cadence import Cadence, due_after, is_due
 from extract.database import open_database
 from extract.failures import CannotStartError, DatabaseBusyError
 from extract.landing.tables import quote, raw_schema_name
@@ -28,6 +31,12 @@ class TableStatus:
     last_success_at: str | None
     last_status: str | None
     last_error: str | None
+    cadence: str | None = None  # the table's interval; None: synced in every round
+    due: bool = True  # the next round syncs it (``extract.cadence.is_due``)
+    next_due_at: str | None = None  # when its cadence makes it due again (None: every round)
+    # The watermark's age when last synced plus the interval: the worst age the cadence allows
+    # (a schedule adds the time from the table falling due to the next round).
+    max_staleness_hours: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +83,9 @@ def open_lake_for_status(lake: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
+def table_statuses(
+    con: duckdb.DuckDBPyConnection, cadence: Cadence | None = None, now: datetime | None = None
+) -> list[TableStatus]:
     try:
         rows = con.execute(
             """
@@ -89,7 +100,7 @@ def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
         (str(s), str(t))
         for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
     }
-    now = utc_now()
+    now = now or utc_now()
     out: list[TableStatus] = []
     for ns, table, watermark, version, batch, kind, success, status, error in rows:
         raw = (raw_schema_name(ns), table)
@@ -109,6 +120,29 @@ def table_statuses(con: duckdb.DuckDBPyConnection) -> list[TableStatus]:
                 last_success_at=_iso(success),
                 last_status=status,
                 last_error=one_line(error) if error else None,
+                **_cadence_fields(cadence, f"{ns}.{table}", watermark, success, status, now),
             )
         )
     return out
+
+
+def _cadence_fields(
+    cadence: Cadence | None,
+    qname: str,
+    watermark: datetime | None,
+    success: datetime | None,
+    status: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    rule = cadence.rule_for(qname) if cadence else None
+    if rule is None:
+        return {}
+    worst = None
+    if watermark is not None and success is not None:
+        worst = round(((success - watermark).total_seconds() / 3600) + rule.hours, 2)
+    return {
+        "cadence": rule.text,
+        "due": is_due(rule, success, status, now),
+        "next_due_at": _iso(due_after(rule, success)) if success is not None and status == "ok" else None,
+        "max_staleness_hours": worst,
+    }

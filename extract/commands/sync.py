@@ -39,8 +39,9 @@ def print_sync_summary(report: SyncReport, console: Console) -> None:
     rows = sum(r.rows for r in ok)
     megabytes = sum(r.bytes for r in ok) / 1e6
     snapshots = sum(1 for r in ok if r.kind == "snapshot")
+    skipped = f", {len(report.skipped)} skipped (not due by their cadence)" if report.skipped else ""
     console.print(
-        f"sync: {len(ok)} tables ok ({snapshots} snapshots), {len(report.failed)} failed; "
+        f"sync: {len(ok)} tables ok ({snapshots} snapshots), {len(report.failed)} failed{skipped}; "
         f"{rows:,} rows, {megabytes:,.1f} MB in {report.seconds:,.1f}s",
         highlight=False,
         markup=False,

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 
 from extract.commands.common import read_secret_file
-from extract.failures import EXIT_OK
+from extract.dap.ratelimit import RATE_WINDOW_S
+from extract.failures import EXIT_OK, UsageError
 
 
 def _progress_printer() -> Callable[[str], None]:
@@ -33,8 +34,13 @@ def generate(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from extract.fake_dap import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDapServer, ServerConfig
+    from extract.fake_dap.config import Completion
     from extract.synth import ensure_generated
 
+    try:
+        completion = Completion.parse(args.job_completion).scaled(args.time_scale)
+    except ValueError as exc:
+        raise UsageError(str(exc), "fix --job-completion") from None
     institution = ensure_generated(args.profile, args.seed, args.data_dir, progress=_progress_printer())
     config = ServerConfig(
         host=args.host,
@@ -42,6 +48,8 @@ def serve(args: argparse.Namespace) -> int:
         client_id=args.client_id or DEFAULT_CLIENT_ID,
         client_secret=read_secret_file(args.client_secret_file) if args.client_secret_file else DEFAULT_CLIENT_SECRET,
         rate_limits=args.rate_limits,
+        rate_window_s=RATE_WINDOW_S * args.time_scale,
+        job_completion=completion.spec(),
         token_lifetime_s=args.token_lifetime,
     )
     server = FakeDapServer(
@@ -59,6 +67,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  export DAP_API_URL={server.url}")
     print(f"  export DAP_CLIENT_ID='{config.client_id}'")
     print(f"  export DAP_CLIENT_SECRET='{config.client_secret}'")
+    if args.time_scale != 1:
+        print(f"Time is scaled by {args.time_scale:g}: rate limits per {config.rate_window_s:g} s, jobs alike.")
     print(f"Advance the institution's clock: curl -s -X POST {server.url}/__fake__/advance -d '{{\"hours\": 4}}'")
     print("Press Ctrl-C to stop.", flush=True)
     try:

@@ -23,7 +23,7 @@ import urllib3
 from extract import __version__
 from extract.dap.auth import Credentials, TokenManager
 from extract.dap.errors import DownloadError, JobFailedError, ServerError, UrlExpiredError
-from extract.dap.ratelimit import REAL_API_LIMITS, RateLimiter
+from extract.dap.ratelimit import RATE_MARGIN_S, RATE_WINDOW_S, REAL_API_LIMITS, RateLimiter
 from extract.dap.transport import RetryPolicy, Transport
 from extract.landing.diskfull import DiskFullError, download_full, is_disk_full
 from extract.timeutil import parse_iso
@@ -102,13 +102,20 @@ class DapClient:
         retry: RetryPolicy | None = None,
         download: DownloadPolicy | None = None,
         limits: dict[str, int] | None = None,
+        rate_window_s: float = RATE_WINDOW_S,
+        rate_margin_s: float = RATE_MARGIN_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``limits``: calls per ``rate_window_s`` (plus ``rate_margin_s``) per endpoint bucket (None:
+        the real API's per minute, {}: none). Other windows only serve a fake API whose time is
+        scaled down (``bench/sync_limits.py``)."""
         self.credentials = credentials
         self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
         self.tokens = TokenManager(credentials, self._session)
-        self.limiter = RateLimiter(REAL_API_LIMITS if limits is None else limits)
+        self.limiter = RateLimiter(
+            REAL_API_LIMITS if limits is None else limits, window_s=rate_window_s, margin_s=rate_margin_s
+        )
         self.transport = Transport(credentials.base_url, self.tokens, self._session, self.limiter, retry, sleep)
         self.download_policy = download or DownloadPolicy()
         self._sleep = sleep

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+RATE_WINDOW_S = 60.0  # the API's limits are per minute
+RATE_MARGIN_S = 0.25  # added to each window: slack for the clocks and latency between us and the server
 # Requests per minute, as documented by Instructure.
 REAL_API_LIMITS: dict[str, int] = {
     "login": 60,
@@ -37,10 +39,10 @@ class RateLimiter:
     def __init__(
         self,
         limits: dict[str, int] | None = None,
-        window_s: float = 60.0,
+        window_s: float = RATE_WINDOW_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        margin_s: float = 0.25,
+        margin_s: float = RATE_MARGIN_S,
     ) -> None:
         self._limits = dict(REAL_API_LIMITS if limits is None else limits)
         self._window = window_s

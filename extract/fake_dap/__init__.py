@@ -5,6 +5,11 @@ the project's extractor: login + JWT, table list, schema, query jobs (snapshot /
 expiry), output files in jsonl / csv / tsv / parquet (gzip, Spark-like part names), pre-signed
 download URLs, per-endpoint rate limits, switchable faults, and ``/__fake__`` control endpoints.
 
+Jobs end at once by default; ``job_completion`` makes them take N polls, T seconds, or a duration
+that grows with the job's rows (``scaled:BASE+PER_MROWS[:cap=MAX]``, preset ``realistic``:
+``scaled:20+30:cap=900``, see ``config.Completion``). With ``rate_limits=True`` the real per-minute
+limits apply per ``rate_window_s`` (shorter for benchmarks, with ``Completion.scaled`` alike).
+
     from extract.fake_dap import FakeDapServer, ServerConfig, Fault
     with FakeDapServer(store, ServerConfig(), advance=inst.advance) as srv:
         srv.url                                  # DAP_API_URL

@@ -88,7 +88,8 @@ class DapApi:
             failure = errors.processing_body(
                 fault.message or "Query processing failed (injected fault).", fault.error_type or "ProcessingError"
             )
-        job, _reused = self.jobs.create_or_reuse(plan, now, self.config.completion, failure)
+        completion = self.config.completion.for_rows(plan.estimated_rows)
+        job, _reused = self.jobs.create_or_reuse(plan, now, completion, failure)
         if job.completion.immediate:
             self.jobs.render_now(job)
         if fault is not None and fault.kind == "job_expiry":

@@ -1,8 +1,9 @@
 """Query jobs: the registry, reuse of identical queries, the state machine and expiry.
 
 States: waiting -> running -> complete | failed. A job ends once its completion rule is met
-(``Completion``: N polls and/or T seconds; immediate means at creation) *and* its rendering is
-done. Jobs expire ``job_ttl_s`` after creation (wall clock): then GET job and its objects are 404.
+(``Completion``: N polls and/or T seconds, T growing with the job's estimated rows for the
+``scaled`` and ``realistic`` rules; immediate means at creation) *and* its rendering is done.
+Jobs expire ``job_ttl_s`` after creation (wall clock): then GET job and its objects are 404.
 
 Reuse: a POST with the same table, normalized query and store state returns the existing job
 (with its original ``expires_at``) unless that job expired or failed; then a new job is made.
@@ -189,3 +190,8 @@ class JobRegistry:
     def count(self) -> int:
         with self._lock:
             return len(self._jobs)
+
+    def all(self) -> list[Job]:
+        """Every job made so far, in creation order (benchmarks read their planned durations)."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda job: job.created)

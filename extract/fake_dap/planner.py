@@ -8,6 +8,11 @@ Time semantics (all on the store's synthetic clock, ``store.now``):
   errors       since or until after now, or until before since -> OutOfRange;
                since before the table's last reload -> SnapshotRequired;
                web_logs since before now - retention -> OutOfRange
+
+A plan also carries an estimate of its result's rows (``estimated_rows``), which a job's
+simulated duration grows with (``Completion.for_rows``): the store's change files' row counts,
+each prorated by how much of its time span falls in the job's window. It is cheap (no rendering)
+and counts changes, not distinct keys, so it over-estimates tables whose rows change often.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class JobPlan:
     at: datetime | None = None
     since: datetime | None = None
     until: datetime | None = None
+    estimated_rows: int = 0
 
 
 def store_fingerprint(store: Store, qname: str) -> str:
@@ -102,7 +108,24 @@ def plan_job(store: Store, qname: str, query: DataQuery, config: ServerConfig) -
         parquet_codec=config.parquet_codec,
         gzip_level=config.gzip_level,
     )
-    return JobPlan(qname, query, reuse_key, spec, schema.version, at, since, until)
+    lower = since if since is not None else retained_from
+    rows = estimated_rows(store, qname, lower, until or now)
+    return JobPlan(qname, query, reuse_key, spec, schema.version, at, since, until, rows)
+
+
+def estimated_rows(store: Store, qname: str, after: datetime | None, upto: datetime) -> int:
+    """The change rows of ``qname`` stamped after ``after`` (None: from the start) up to ``upto``,
+    each change file prorated by the share of its time span inside that window."""
+    total = 0.0
+    for change_file in store.files(qname):
+        first, last = change_file.min_ts, change_file.max_ts
+        if first is None or last is None or first > upto or (after is not None and last <= after):
+            continue
+        start, end = max(first, after) if after is not None else first, min(last, upto)
+        span = (last - first).total_seconds()
+        share = (end - start).total_seconds() / span if span > 0 else 1.0
+        total += change_file.rows * min(1.0, max(0.0, share))
+    return round(total)
 
 
 def _check_range(

@@ -18,10 +18,15 @@ from extract.landing.batch import BatchResult, BatchSpec, checkpoint, land_batch
 from extract.landing.diskfull import is_disk_full, lake_full
 from extract.landing.tables import stored_watermark
 from extract.schema import TableSchema
+from extract.sync.history import TableHistory, duckdb_history, lake_history
 
 
 class Destination(Protocol):
     def watermark(self, schema: TableSchema) -> datetime | None: ...
+
+    def history(self) -> dict[str, TableHistory]:
+        """Per ``namespace.table``: watermark, last attempt and latest jobs (``extract.sync.history``)."""
+        ...
 
     def land(self, spec: BatchSpec) -> BatchResult: ...
 
@@ -42,6 +47,9 @@ class DuckDBDestination:
 
     def watermark(self, schema: TableSchema) -> datetime | None:
         return stored_watermark(self.con, schema)
+
+    def history(self) -> dict[str, TableHistory]:
+        return duckdb_history(self.con)
 
     def land(self, spec: BatchSpec) -> BatchResult:
         return land_batch(self.con, spec)
@@ -66,6 +74,9 @@ class LakeDestination:
 
     def watermark(self, schema: TableSchema) -> datetime | None:
         return self.state.watermark(schema.namespace, schema.name)
+
+    def history(self) -> dict[str, TableHistory]:
+        return lake_history(self.state.records())
 
     def land(self, spec: BatchSpec) -> BatchResult:
         return land_to_lake(self.con, self.state, spec)

@@ -66,6 +66,8 @@ class LogReporter:
                 result.bytes / 1e6,
                 result.seconds,
             )
+        elif result.status == "skipped":
+            log.info("%s: skipped, %s", result.qualified_name, result.reason)
         else:
             log.error("%s: failed: %s", result.qualified_name, result.error)
 
@@ -119,6 +121,10 @@ class RichReporter:
         self._progress.console.print(f"[yellow]{escape(qname)}[/]: {escape(message)}")
 
     def table_done(self, result: TableResult) -> None:
+        if result.status == "skipped":  # no bar: it never started
+            if self._overall is not None:
+                self._progress.update(self._overall, advance=1)
+            return
         task = self._task(result.qualified_name)
         if result.status == "ok":
             status = f"[green]ok[/] {result.rows:,} rows"

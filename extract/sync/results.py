@@ -14,7 +14,7 @@ from extract.landing.batch import DiskFullError, checkpoint
 @dataclass
 class TableResult:
     qualified_name: str
-    status: str  # ok | failed
+    status: str  # ok | failed | skipped (not due by its cadence; ``reason`` says when it is)
     kind: str | None = None
     reason: str | None = None
     rows: int = 0
@@ -42,7 +42,12 @@ class SyncReport:
 
     @property
     def failed(self) -> list[TableResult]:
-        return [r for r in self.results if r.status != "ok"]
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def skipped(self) -> list[TableResult]:
+        """Tables left out of the round because their cadence says they are not due yet."""
+        return [r for r in self.results if r.status == "skipped"]
 
     @property
     def ok(self) -> bool:
