@@ -28,7 +28,7 @@ from extract.run import (
     manifest_is_current,
 )
 from extract.sync.progress import LogReporter
-from extract.sync.results import SyncReport
+from extract.sync.results import SyncReport, TableResult
 from extract.synth import Institution
 from extract.tests.sync_helpers import fresh_institution, replay_mismatches, serving
 from extract.writer_lock import hold_writer, lock_path
@@ -299,6 +299,18 @@ def test_the_summary_names_the_copy_published_for_readers(tmp_path: Path) -> Non
     assert format_summary(failed) == [
         "published for readers: FAILED, readers keep the previous copy: OSError: [Errno 28] No space left on device"
     ]
+
+
+def test_the_summary_counts_tables_skipped_by_their_cadence() -> None:
+    results = [
+        TableResult("canvas.courses", "ok", rows=5, bytes=2_000_000),
+        TableResult("canvas.roles", "skipped", reason="not due by its cadence (daily)"),
+        TableResult("canvas.users", "failed", error="boom"),
+    ]
+    lines = format_summary(RunSummary(sync=SyncReport(results=results, seconds=1.25)))
+    assert lines[0] == "sync: 1 tables ok, 1 failed, 1 skipped (not due by their cadence), 5 rows, 2.0 MB in 1.2s"
+    every_table_ran = format_summary(RunSummary(sync=SyncReport(results=results[:1], seconds=1.0)))
+    assert "skipped" not in every_table_ran[0]
 
 
 def test_a_round_publishes_where_asked_and_only_after_a_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
