@@ -45,6 +45,7 @@ from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
 from extract.round_plan import BUILT_KINDS, RoundPlan, mark_pending, nodes_of, plan_round
+from extract.round_tests import narrowed_tests, recorded_marks
 from extract.sync.destination import LakeDestination
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
@@ -74,6 +75,7 @@ class RunSummary:
     docs_path: Path | None = None
     unchanged_models: list[str] = field(default_factory=list)
     plan: RoundPlan | None = None  # cd2 run's DuckDB rounds (extract/round_plan.py)
+    narrowed_tests: int = 0  # models whose tests checked only the rows the round changed (extract/round_tests.py)
     docs_kept: bool = False  # the last round's site still describes the project (extract/docs_state.py)
     published: Published | None = None
     publish_error: str | None = None  # readers keep the previous round's copy
@@ -413,6 +415,7 @@ def _round(
     # project files, vars and profile: it runs alongside the sync, which it never waits for.
     parsing = start_parse(project_dir, config.db, vars_, write_manifest=not config.dbt.docs)
     code_ok = False
+    tested: dict[str, tuple[str, int]] = {}
     try:
         if not skip_sync:
             assert client is not None
@@ -422,6 +425,7 @@ def _round(
         if config.dbt.skip_unchanged:
             summary.unchanged_models = unchanged_models(config.db, project_dir)
             code_ok = code_matches(config.db, project_dir)
+            tested = recorded_marks(config.db)
         # --build-all regenerates the docs site too
         docs_key_now = docs_key(config.db, project_dir) if config.dbt.docs and config.dbt.skip_unchanged else None
     except duckdb.IOException as exc:
@@ -443,7 +447,10 @@ def _round(
     mark_pending(config.db, _planned_names(manifest, summary.plan))
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
-    with round_selection(manifest, summary.plan, config.dbt.select) as selection:
+    # a round that builds everything (new code, first build, --build-all) tests every row
+    narrowed = tested if summary.plan.build is not None else {}
+    summary.narrowed_tests = len(narrowed)
+    with round_selection(manifest, summary.plan, config.dbt.select) as selection, narrowed_tests(narrowed):
         build_and_document(
             summary, config, project_dir, manifest, [*selection, *vars_args], vars_args, docs_key=docs_key_now
         )
@@ -526,6 +533,8 @@ def format_summary(summary: RunSummary) -> list[str]:
                 f"round: {len(plan.build)} models and seeds to build, {len(plan.fresh)} left out "
                 "(nothing they read changed)"
             )
+        if summary.narrowed_tests:
+            lines.append(f"round: tests of {summary.narrowed_tests} models check only rows changed since they passed")
     for step in summary.dbt:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(step.counts.items())) or "no nodes"
         lines.append(f"dbt {step.command}: {'ok' if step.ok else 'FAILED'} in {step.seconds:,.1f}s ({counts})")

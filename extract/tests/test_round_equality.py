@@ -153,6 +153,8 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
                 assert plan is not None, f"round {number} ({what}) was not selective:\n{output[-3000:]}"
                 built, left_out = int(plan.group(1)), int(plan.group(2))
                 assert left_out > 0 and built > 0, (what, built, left_out)
+                # ... and tested only what changed (extract/round_tests.py)
+                assert re.search(r"round: tests of [1-9]\d* models check only rows changed", output), output[-3000:]
                 selective_rounds += 1
             shutil.rmtree(full.db.parent, ignore_errors=True)
             full.db.parent.mkdir()

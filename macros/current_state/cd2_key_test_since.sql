@@ -3,11 +3,11 @@
     passed (`cd2_meta.model_state.tested_batch_id`, recorded by `cd2_record_tested_keys`);
     rows with a newer `_batch_id` are still to check. None (= check the whole table) after a
     full refresh or a first build, when nothing is recorded, when not executing, or when the
-    environment variable `CD2_FULL_KEY_TESTS` is `1` or `true` (read at run time only, so
-    setting it does not make dbt re-parse the project).
+    environment variable `CD2_FULL_TESTS` or `CD2_FULL_KEY_TESTS` is `1` or `true` (read at
+    run time only, so setting it does not make dbt re-parse the project).
 -#}
 {% macro cd2_key_test_since(model) %}
-    {%- if not execute or env_var('CD2_FULL_KEY_TESTS', '') | lower in ('1', 'true') -%}
+    {%- if not execute or cd2_full_tests() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set state = api.Relation.create(database=model.database, schema='cd2_meta', identifier='model_state') -%}

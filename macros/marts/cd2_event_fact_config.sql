@@ -1,7 +1,8 @@
 {#- Config of an incremental event fact that retires rows (int_activity__web_sessions,
     int_activity__web_activity_daily): delete+insert on unique_key in cd2 mode, a table where
     models are rebuilt whole; rows that no longer exist are emitted once more with
-    `_cd2_stale = true` and the post-hook deletes them in the same transaction.
+    `_cd2_stale = true` and the post-hook deletes them in the same transaction. A round tests
+    only the rows it marked (`cd2_round_rows`, macros/round/cd2_round_tests.sql).
     Used as `{{ config(**cd2_event_fact_config(key)) }}`. -#}
 {% macro cd2_event_fact_config(unique_key) -%}
     {{ return({
@@ -10,5 +11,6 @@
         'unique_key': unique_key,
         'on_schema_change': 'sync_all_columns',
         'post_hook': "{% if is_incremental() %}delete from {{ this }} where _cd2_stale{% endif %}",
+        'meta': {'cd2_round_rows': '_cd2_round_batch_id'},
     }) }}
 {%- endmacro %}

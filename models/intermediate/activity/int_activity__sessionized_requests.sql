@@ -22,6 +22,7 @@
         incremental_strategy='delete+insert',
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',
+        meta={'cd2_round_rows': '_cd2_round_batch_id'},
         post_hook="{% if is_incremental() %}
             delete from {{ this }}
             where not exists (

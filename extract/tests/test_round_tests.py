@@ -1,0 +1,121 @@
+"""Tests per round on what changed (macros/round/cd2_round_tests.sql, extract/round_tests.py).
+
+On a real build of ``canvas.users``: the on-run-end hook records the batch up to which
+``stg_canvas__users``' rows passed every test; handed that record (as ``cd2 run`` hands it in a
+selective round), each test checks only newer rows (``unique``: every row sharing a key with a
+newer one). Proved both ways: faults planted among rows already tested are out of the round's
+scope and found by the full check (``CD2_FULL_TESTS=1``); faults among newer rows fail the round's
+tests, and the record advances only once every test passes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extract.round_tests import FULL_TESTS_ENV, ROUND_TESTS_ENV, handed, narrowed_tests, recorded_marks
+from extract.tests.dbt_helpers import DbtProject
+from extract.tests.sync_helpers import fresh_institution, run_sync, serving
+
+STAGING = "staging.stg_canvas__users"
+CAUTIOUS = ("--indirect-selection", "cautious")  # not the tests of other models that refer to users
+USERS = ("--select", "stg_canvas__users", *CAUTIOUS)
+UNIQUE, NOT_NULL = "unique_stg_canvas__users_user_id", "not_null_stg_canvas__users_user_id"
+RELATIONSHIP = "relationships_stg_canvas__users_merged_into_user_id__user_id__ref_stg_canvas__users_"
+
+
+def _execute(db: Path, *statements: str) -> None:
+    con = duckdb.connect(str(db))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+def _copy_of_a_user(batch: int, key: str = "id", merged_into: str = "merged_into_user_id") -> str:
+    """SQL: a copy of the user with the smallest id, with the given id, `_batch_id` and merge target."""
+    return (
+        f"INSERT INTO canvas.users SELECT * REPLACE ({batch} AS _batch_id, {key} AS id, "
+        f"{merged_into} AS merged_into_user_id) FROM canvas.users WHERE id = (SELECT min(id) FROM canvas.users)"
+    )
+
+
+def _statuses(dbt: DbtProject) -> dict[str, str]:
+    return {r["unique_id"].split(".")[2]: r["status"] for r in dbt.run_results()["results"]}
+
+
+def _failed(dbt: DbtProject) -> set[str]:
+    return {name for name, status in _statuses(dbt).items() if status in ("fail", "error")}
+
+
+def _relationship_status(dbt: DbtProject) -> str:
+    return next(status for name, status in _statuses(dbt).items() if name.startswith(RELATIONSHIP))
+
+
+@pytest.mark.slow
+def test_a_round_tests_the_rows_it_changed_and_the_full_check_every_row(tmp_path: Path) -> None:
+    institution = fresh_institution(tmp_path / "synth", tmp_path / "store")
+    db = tmp_path / "cd2.duckdb"
+    dbt = DbtProject(db, tmp_path / "dbt")
+    with serving(institution) as server:
+        assert run_sync(server, db, ["canvas.users"]).ok
+    built = dbt.run("build", "--select", "canvas__users", "stg_canvas__users", *CAUTIOUS)
+    assert built.ok, built.output[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    batch = con.execute("SELECT max(_batch_id) FROM canvas.users").fetchone()[0]
+    con.close()
+    assert recorded_marks(db)[STAGING] == ("_batch_id", batch)  # every row tested by the build
+
+    def round_test(*extra: str, full: bool = False) -> bool:
+        env = {ROUND_TESTS_ENV: handed(recorded_marks(db))} | ({FULL_TESTS_ENV: "1"} if full else {})
+        return dbt.run("test", *USERS, *extra, extra_env=env).ok
+
+    # Faults among rows already tested (written behind dbt's back): out of the round's scope.
+    _execute(db, _copy_of_a_user(batch), _copy_of_a_user(batch, key="-7", merged_into="-5"))
+    assert round_test(), _statuses(dbt)
+    assert _relationship_status(dbt) == "pass"
+    compiled = next((tmp_path / "dbt" / "target" / "run").rglob(f"{UNIQUE}.sql")).read_text(encoding="utf-8")
+    assert f'"_batch_id" > {batch}' in compiled and "user_id) in (select user_id" in compiled
+    # ... and found by the full check (the weekly run), which leaves the record where it was.
+    assert not round_test(full=True)
+    assert _failed(dbt) == {UNIQUE} and _relationship_status(dbt) == "warn"
+    assert recorded_marks(db)[STAGING] == ("_batch_id", batch)
+    _execute(
+        db,
+        "DELETE FROM canvas.users WHERE id = -7",
+        "DELETE FROM canvas.users WHERE rowid = "
+        "(SELECT max(rowid) FROM canvas.users WHERE id = (SELECT min(id) FROM canvas.users))",
+    )
+    assert round_test(full=True), _statuses(dbt)
+
+    # Faults among newer rows fail the round: a new row duplicating an old key, a new null key.
+    newer = batch + 1000
+    _execute(db, _copy_of_a_user(newer), _copy_of_a_user(newer, key="NULL"))
+    for _ in range(2):  # and keep failing: a failed run does not advance the record
+        assert not round_test()
+        assert _failed(dbt) == {UNIQUE, NOT_NULL}
+        assert recorded_marks(db)[STAGING] == ("_batch_id", batch)
+
+    # Fixed, with a valid newer row: the tests pass and the record advances to it.
+    _execute(
+        db,
+        f"DELETE FROM canvas.users WHERE _batch_id = {newer}",
+        _copy_of_a_user(newer, key="(SELECT max(id) + 1 FROM canvas.users)"),
+    )
+    assert round_test()
+    assert recorded_marks(db)[STAGING] == ("_batch_id", newer)
+
+
+def test_only_a_selective_round_hands_the_records_to_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ROUND_TESTS_ENV, "left by a caller")
+    records = {"staging.stg_canvas__users": ("_batch_id", 41)}
+    with narrowed_tests(records):
+        assert os.environ[ROUND_TESTS_ENV] == '{"staging.stg_canvas__users": ["_batch_id", 41]}'
+    with narrowed_tests({}):  # a round that builds everything tests every row
+        assert ROUND_TESTS_ENV not in os.environ
+    assert os.environ[ROUND_TESTS_ENV] == "left by a caller"
+    assert recorded_marks(Path("/nonexistent/cd2.duckdb")) == {}
