@@ -23,8 +23,9 @@ SITE = "static_index.html"
 KEY_FILE = "cd2_docs_key.txt"
 
 
-def docs_key(db: Path, project_dir: Path) -> str | None:
-    """The key of the site a docs step would build now; None when it cannot be known."""
+def docs_key(db: Path, project_dir: Path, fingerprint: str | None = None) -> str | None:
+    """The key of the site a docs step would build now; None when it cannot be known
+    (``fingerprint``: the project's, when the caller has it already)."""
     if not db.exists():
         return None
     con = open_database(db, read_only=True, allow_foreign=True)
@@ -36,7 +37,7 @@ def docs_key(db: Path, project_dir: Path) -> str | None:
         return None
     finally:
         con.close()
-    digest = hashlib.sha256(code_fingerprint(project_dir).encode())
+    digest = hashlib.sha256((fingerprint or code_fingerprint(project_dir)).encode())
     for namespace, table, version in versions:
         digest.update(f"\n{namespace}.{table}:{version}".encode())
     return digest.hexdigest()

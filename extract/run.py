@@ -51,7 +51,7 @@ from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
 from extract.sync.runner import SyncOptions, SyncRunner, work_dir_for
 from extract.sync.selection import resolve_tables
-from extract.unchanged import code_matches, dbt_vars, unchanged_models
+from extract.unchanged import code_fingerprint, code_matches, dbt_vars, unchanged_models
 from extract.writer_lock import duckdb_lock_error, hold_writer
 
 log = logging.getLogger(__name__)
@@ -410,7 +410,9 @@ def _round(
 ) -> RunSummary:
     summary = RunSummary()
     hand_settings_to_dbt(config.db, config.memory_limit)
-    vars_ = dbt_vars(project_dir) if config.dbt.skip_unchanged else None
+    # the project's fingerprint, hashed once: the vars, the plan and the docs key all compare it
+    fingerprint = code_fingerprint(project_dir) if config.dbt.skip_unchanged else None
+    vars_ = dbt_vars(project_dir, fingerprint) if fingerprint else None
     # The docs step writes manifest.json itself (with the compiled code). The parse needs only the
     # project files, vars and profile: it runs alongside the sync, which it never waits for.
     parsing = start_parse(project_dir, config.db, vars_, write_manifest=not config.dbt.docs)
@@ -423,11 +425,11 @@ def _round(
         # Read before dbt runs: dbt keeps its own connection to the file open until the round ends.
         summary.freshness = data_freshness(config.db, published)
         if config.dbt.skip_unchanged:
-            summary.unchanged_models = unchanged_models(config.db, project_dir)
-            code_ok = code_matches(config.db, project_dir)
+            code_ok = code_matches(config.db, project_dir, fingerprint)
+            summary.unchanged_models = unchanged_models(config.db, project_dir, fingerprint) if code_ok else []
             tested = recorded_marks(config.db)
         # --build-all regenerates the docs site too
-        docs_key_now = docs_key(config.db, project_dir) if config.dbt.docs and config.dbt.skip_unchanged else None
+        docs_key_now = docs_key(config.db, project_dir, fingerprint) if config.dbt.docs and fingerprint else None
     except duckdb.IOException as exc:
         # another program (not a cd2 writer) has the working file open: one line, not a traceback
         busy = duckdb_lock_error(config.db, exc, published)

@@ -59,8 +59,9 @@ def model_name(namespace: str, table: str) -> str:
     return f"{namespace}__{table}"
 
 
-def code_matches(db: Path, project_dir: Path) -> bool:
-    """Whether the last build without errors into ``db`` was made from the project as it is now."""
+def code_matches(db: Path, project_dir: Path, fingerprint: str | None = None) -> bool:
+    """Whether the last build without errors into ``db`` was made from the project as it is now
+    (``fingerprint``: the project's, when the caller has it already)."""
     if not db.exists():
         return False
     con = open_database(db, read_only=True, allow_foreign=True)
@@ -70,12 +71,12 @@ def code_matches(db: Path, project_dir: Path) -> bool:
         return False
     finally:
         con.close()
-    return stored is not None and stored[0] == code_fingerprint(project_dir)
+    return stored is not None and stored[0] == (fingerprint or code_fingerprint(project_dir))
 
 
-def unchanged_models(db: Path, project_dir: Path) -> list[str]:
+def unchanged_models(db: Path, project_dir: Path, fingerprint: str | None = None) -> list[str]:
     """Current-state models (dbt names) with nothing new to merge; empty when in doubt."""
-    if not code_matches(db, project_dir):
+    if not code_matches(db, project_dir, fingerprint):
         return []
     con = open_database(db, read_only=True, allow_foreign=True)
     try:
@@ -104,6 +105,6 @@ def unchanged_models(db: Path, project_dir: Path) -> list[str]:
     return [model_name(ns, table) for ns, table in rows]
 
 
-def dbt_vars(project_dir: Path) -> str:
+def dbt_vars(project_dir: Path, fingerprint: str | None = None) -> str:
     """``--vars`` for the build: the on-run-end hook stores the fingerprint when every node succeeded."""
-    return json.dumps({"cd2_code_fingerprint": code_fingerprint(project_dir)})
+    return json.dumps({"cd2_code_fingerprint": fingerprint or code_fingerprint(project_dir)})

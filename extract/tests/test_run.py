@@ -183,8 +183,8 @@ def _fake_steps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, parse: object, 
     if sync is not None:
         monkeypatch.setattr(run_module, "run_sync_step", sync)
     monkeypatch.setattr(run_module, "data_freshness", lambda db, readers_copy=None: {})
-    monkeypatch.setattr(run_module, "unchanged_models", lambda db, project_dir: [])
-    monkeypatch.setattr(run_module, "dbt_vars", lambda project_dir: "{}")
+    monkeypatch.setattr(run_module, "unchanged_models", lambda db, project_dir, fingerprint=None: [])
+    monkeypatch.setattr(run_module, "dbt_vars", lambda project_dir, fingerprint=None: "{}")
     monkeypatch.setattr(run_module, "run_dbt", lambda *args, **kw: DbtStepResult("build", True, 0.0))
     config = cfg.RunConfig(db=tmp_path / "cd2.duckdb")
     config.dbt.docs = False

@@ -14,3 +14,17 @@
         'meta': {'cd2_round_rows': '_cd2_round_batch_id'},
     }) }}
 {%- endmacro %}
+
+
+{#- Hook SQL of the incremental request models (int_activity__student_requests,
+    int_activity__sessionized_requests): on an incremental run, deletes the rows of student x
+    course pairs no longer tracked (enrollment deleted, became pending, a test user). -#}
+{% macro cd2_delete_untracked_pairs() -%}
+    {%- if is_incremental() %}
+delete from {{ this }}
+where not exists (
+    select 1 from {{ ref('int_activity__tracked_students') }} as tracked
+    where tracked.user_id = {{ this }}.user_id and tracked.course_id = {{ this }}.course_id
+)
+    {%- endif -%}
+{%- endmacro %}

@@ -23,13 +23,7 @@
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',
         meta={'cd2_round_rows': '_cd2_round_batch_id'},
-        post_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where not exists (
-                select 1 from {{ ref('int_activity__tracked_students') }} as tracked
-                where tracked.user_id = {{ this }}.user_id and tracked.course_id = {{ this }}.course_id
-            )
-            {% endif %}",
+        post_hook="{{ cd2_delete_untracked_pairs() }}",
     )
 }}
 

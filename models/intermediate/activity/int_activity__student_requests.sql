@@ -15,13 +15,7 @@
         incremental_strategy='delete+insert',
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where not exists (
-                select 1 from {{ ref('int_activity__tracked_students') }} as tracked
-                where tracked.user_id = {{ this }}.user_id and tracked.course_id = {{ this }}.course_id
-            )
-            {% endif %}",
+        pre_hook="{{ cd2_delete_untracked_pairs() }}",
     )
 }}
 
