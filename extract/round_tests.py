@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -23,6 +24,16 @@ from extract.landing.tables import META_SCHEMA
 
 ROUND_TESTS_ENV = "CD2_ROUND_TESTED_THROUGH"
 FULL_TESTS_ENV = "CD2_FULL_TESTS"
+# The generic tests the dbt side narrows (cd2_round_test_filter in macros/round/cd2_round_tests.sql):
+# row by row ones to the newer rows, key ones to the rows sharing a key with a newer row.
+NARROWED_TESTS = (
+    "not_null",
+    "accepted_values",
+    "relationships",
+    "expression_is_true",
+    "unique",
+    "unique_combination_of_columns",
+)
 
 
 def recorded_marks(db: Path) -> dict[str, tuple[str, int]]:
@@ -64,3 +75,27 @@ def narrowed_tests(records: dict[str, tuple[str, int]] | None) -> Iterator[None]
             os.environ.pop(ROUND_TESTS_ENV, None)
         else:
             os.environ[ROUND_TESTS_ENV] = before
+
+
+def narrowed_to_no_row(manifest: Any, records: dict[str, tuple[str, int]], built: Set[str]) -> list[str]:
+    """The tests a narrowed round would run over no row, to leave out (unique ids): narrowed tests
+    of a recorded model the round does not build. dbt's eager selection picks them when another
+    of their parents is built (a relationship test from an unchanged child to a rebuilt parent);
+    narrowed to the child's newer rows, of which it has none, each would cost a query for nothing.
+    A rebuilt parent's removed rows are the weekly full check's (DECISIONLOG)."""
+    idle: list[str] = []
+    nodes = manifest.nodes
+    for unique_id, node in nodes.items():
+        test = getattr(node, "test_metadata", None)
+        if _kind(node) != "test" or test is None or test.name not in NARROWED_TESTS:
+            continue
+        model = nodes.get(getattr(node, "attached_node", None) or "")
+        if model is None or _kind(model) != "model" or model.name in built:
+            continue
+        if f"{model.schema}.{model.alias or model.name}".lower() in records:
+            idle.append(unique_id)
+    return sorted(idle)
+
+
+def _kind(node: Any) -> str:
+    return str(getattr(node.resource_type, "value", node.resource_type))

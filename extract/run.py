@@ -45,7 +45,7 @@ from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
 from extract.round_plan import BUILT_KINDS, RoundPlan, mark_pending, nodes_of, plan_round
-from extract.round_tests import narrowed_tests, recorded_marks
+from extract.round_tests import narrowed_tests, narrowed_to_no_row, recorded_marks
 from extract.sync.destination import LakeDestination
 from extract.sync.progress import Reporter
 from extract.sync.results import SyncReport
@@ -76,6 +76,7 @@ class RunSummary:
     unchanged_models: list[str] = field(default_factory=list)
     plan: RoundPlan | None = None  # cd2 run's DuckDB rounds (extract/round_plan.py)
     narrowed_tests: int = 0  # models whose tests checked only the rows the round changed (extract/round_tests.py)
+    idle_tests: int = 0  # tests left out: narrowed, they would have checked no row
     docs_kept: bool = False  # the last round's site still describes the project (extract/docs_state.py)
     published: Published | None = None
     publish_error: str | None = None  # readers keep the previous round's copy
@@ -241,6 +242,7 @@ def start_parse(
 # build leaves out, the models a round builds (extract/round_plan.py).
 UNCHANGED_TAG = "cd2__unchanged_this_run"
 ROUND_TAG = "cd2__built_this_round"
+NO_NEW_ROWS_TAG = "cd2__no_new_rows_this_round"
 
 
 @contextmanager
@@ -251,10 +253,16 @@ def tagging(manifest: Any, names: Sequence[str], tag: str, kinds: Sequence[str] 
     about 1.5 s per build for 93 names; a tag is one pass."""
     wanted = set(names)
     nodes = [n for n in manifest.nodes.values() if n.resource_type in kinds and n.name in wanted] if wanted else []
+    with _tagged(nodes, tag):
+        yield bool(nodes)
+
+
+@contextmanager
+def _tagged(nodes: Sequence[Any], tag: str) -> Iterator[None]:
     for node in nodes:
         node.tags.append(tag)
     try:
-        yield bool(nodes)
+        yield
     finally:
         for node in nodes:
             node.tags.remove(tag)
@@ -269,21 +277,29 @@ def excluding(manifest: Any, models: Sequence[str], kinds: Sequence[str] = ("mod
 
 
 @contextmanager
-def round_selection(manifest: Any, plan: RoundPlan, user_select: str | None) -> Iterator[list[str]]:
+def round_selection(
+    manifest: Any, plan: RoundPlan, user_select: str | None, idle_tests: Sequence[str] = ()
+) -> Iterator[list[str]]:
     """The selection arguments of a round's build. Without a plan (build everything): none. With
     one: ``--select`` of the models to build, and dbt's default (eager) test selection runs every
     test touching one of them, relationship tests to a fresh model included. Under the user's own
-    ``dbt.select`` (built with cautious test selection), the fresh models are excluded instead."""
+    ``dbt.select`` (built with cautious test selection), the fresh models are excluded instead.
+    ``idle_tests`` (unique ids: tests narrowed to no row, ``extract.round_tests``) are left out."""
     if plan.build is None:
         yield []
         return
-    if user_select:
-        with excluding(manifest, plan.fresh, BUILT_KINDS) as exclude:
-            yield exclude
-        return
-    with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS):
-        # nothing to build still selects by the tag: dbt then runs no node
-        yield ["--select", f"tag:{ROUND_TAG}"]
+    idle_ids = set(idle_tests)
+    idle = [node for unique_id, node in manifest.nodes.items() if unique_id in idle_ids] if idle_ids else []
+    left_out = [f"tag:{NO_NEW_ROWS_TAG}"] if idle else []
+    with _tagged(idle, NO_NEW_ROWS_TAG):
+        if user_select:
+            with tagging(manifest, plan.fresh, UNCHANGED_TAG, BUILT_KINDS) as tagged:
+                left_out += [f"tag:{UNCHANGED_TAG}"] if tagged else []
+                yield ["--exclude", *left_out] if left_out else []
+            return
+        with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS):
+            # nothing to build still selects by the tag: dbt then runs no node
+            yield ["--select", f"tag:{ROUND_TAG}", *(["--exclude", *left_out] if left_out else [])]
 
 
 def run_dbt(
@@ -452,7 +468,12 @@ def _round(
     # a round that builds everything (new code, first build, --build-all) tests every row
     narrowed = tested if summary.plan.build is not None else {}
     summary.narrowed_tests = len(narrowed)
-    with round_selection(manifest, summary.plan, config.dbt.select) as selection, narrowed_tests(narrowed):
+    idle = narrowed_to_no_row(manifest, narrowed, set(summary.plan.build or ())) if manifest and narrowed else []
+    summary.idle_tests = len(idle)
+    with (
+        round_selection(manifest, summary.plan, config.dbt.select, idle) as selection,
+        narrowed_tests(narrowed),
+    ):
         build_and_document(
             summary, config, project_dir, manifest, [*selection, *vars_args], vars_args, docs_key=docs_key_now
         )
@@ -536,7 +557,10 @@ def format_summary(summary: RunSummary) -> list[str]:
                 "(nothing they read changed)"
             )
         if summary.narrowed_tests:
-            lines.append(f"round: tests of {summary.narrowed_tests} models check only rows changed since they passed")
+            lines.append(
+                f"round: tests of {summary.narrowed_tests} models check only rows changed since they passed "
+                f"({summary.idle_tests} such tests with no changed row left out)"
+            )
     for step in summary.dbt:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(step.counts.items())) or "no nodes"
         lines.append(f"dbt {step.command}: {'ok' if step.ok else 'FAILED'} in {step.seconds:,.1f}s ({counts})")

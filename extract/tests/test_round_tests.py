@@ -11,13 +11,25 @@ tests, and the record advances only once every test passes.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
 
-from extract.round_tests import FULL_TESTS_ENV, ROUND_TESTS_ENV, handed, narrowed_tests, recorded_marks
-from extract.tests.dbt_helpers import DbtProject
+from extract.round_plan import RoundPlan
+from extract.round_tests import (
+    FULL_TESTS_ENV,
+    NARROWED_TESTS,
+    ROUND_TESTS_ENV,
+    handed,
+    narrowed_tests,
+    narrowed_to_no_row,
+    recorded_marks,
+)
+from extract.run import NO_NEW_ROWS_TAG, ROUND_TAG, UNCHANGED_TAG, round_selection
+from extract.tests.dbt_helpers import ROOT, DbtProject
 from extract.tests.sync_helpers import fresh_institution, run_sync, serving
 
 STAGING = "staging.stg_canvas__users"
@@ -119,3 +131,50 @@ def test_only_a_selective_round_hands_the_records_to_dbt(monkeypatch: pytest.Mon
         assert ROUND_TESTS_ENV not in os.environ
     assert os.environ[ROUND_TESTS_ENV] == "left by a caller"
     assert recorded_marks(Path("/nonexistent/cd2.duckdb")) == {}
+
+
+def _node(unique_id: str, kind: str, name: str, schema: str = "", **extra: object) -> SimpleNamespace:
+    fields = {"unique_id": unique_id, "resource_type": kind, "name": name, "schema": schema, "alias": None}
+    return SimpleNamespace(**fields, tags=[], **extra)
+
+
+def _test(name: str, attached: str, test: str) -> SimpleNamespace:
+    return _node(f"test.cd2.{name}", "test", name, attached_node=attached, test_metadata=SimpleNamespace(name=test))
+
+
+def test_a_round_leaves_out_the_tests_it_would_narrow_to_no_row() -> None:
+    nodes = [
+        _node("model.cd2.stg_built", "model", "stg_built", "staging"),
+        _node("model.cd2.stg_fresh", "model", "stg_fresh", "staging"),
+        _node("model.cd2.mart", "model", "mart", "marts"),  # no mark: its tests check every row
+        _test("unique_stg_built_id", "model.cd2.stg_built", "unique"),
+        # from an unchanged child to a rebuilt parent: eager selection picks it, it has no new row
+        _test("relationships_stg_fresh_parent", "model.cd2.stg_fresh", "relationships"),
+        _test("not_null_stg_fresh_id", "model.cd2.stg_fresh", "not_null"),
+        _test("custom_stg_fresh", "model.cd2.stg_fresh", "some_custom_test"),  # not narrowed: runs
+        _test("not_null_mart_id", "model.cd2.mart", "not_null"),
+        _node("test.cd2.singular", "test", "singular", attached_node=None, test_metadata=None),
+    ]
+    manifest = SimpleNamespace(nodes={n.unique_id: n for n in nodes})
+    records = {"staging.stg_built": ("_batch_id", 5), "staging.stg_fresh": ("_batch_id", 5)}
+    idle = narrowed_to_no_row(manifest, records, {"stg_built", "mart"})
+    assert idle == ["test.cd2.not_null_stg_fresh_id", "test.cd2.relationships_stg_fresh_parent"]
+    assert narrowed_to_no_row(manifest, {}, {"stg_built"}) == []  # nothing narrowed: nothing idle
+
+    plan = RoundPlan(["stg_built", "mart"], fresh=["stg_fresh"])
+    with round_selection(manifest, plan, None, idle) as args:
+        assert args == ["--select", f"tag:{ROUND_TAG}", "--exclude", f"tag:{NO_NEW_ROWS_TAG}"]
+        assert sorted(n.name for n in nodes if NO_NEW_ROWS_TAG in n.tags) == [
+            "not_null_stg_fresh_id",
+            "relationships_stg_fresh_parent",
+        ]
+    with round_selection(manifest, plan, "staging", idle) as args:  # the user's own selection
+        assert args == ["--exclude", f"tag:{NO_NEW_ROWS_TAG}", f"tag:{UNCHANGED_TAG}"]
+    assert all(not n.tags for n in nodes)
+
+
+def test_python_and_the_macro_narrow_the_same_tests() -> None:
+    macro = (ROOT / "macros" / "round" / "cd2_round_tests.sql").read_text(encoding="utf-8")
+    named = set(re.findall(r"'([a-z_]+)'", macro.split("macro cd2_round_test_filter", 1)[1].split("endmacro", 1)[0]))
+    assert set(NARROWED_TESTS) <= named
+    assert {"not_null", "accepted_values", "relationships", "expression_is_true"} <= set(NARROWED_TESTS)
