@@ -92,7 +92,9 @@ def narrowed_to_no_row(manifest: Any, records: dict[str, tuple[str, int]], built
         model = nodes.get(getattr(node, "attached_node", None) or "")
         if model is None or _kind(model) != "model" or model.name in built:
             continue
-        if f"{model.schema}.{model.alias or model.name}".lower() in records:
+        parents = [nodes[p] for p in node.depends_on.nodes if p in nodes]
+        picked = any(parent.name in built for parent in parents)  # else not selected anyway
+        if picked and f"{model.schema}.{model.alias or model.name}".lower() in records:
             idle.append(unique_id)
     return sorted(idle)
 

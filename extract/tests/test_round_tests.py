@@ -138,8 +138,15 @@ def _node(unique_id: str, kind: str, name: str, schema: str = "", **extra: objec
     return SimpleNamespace(**fields, tags=[], **extra)
 
 
-def _test(name: str, attached: str, test: str) -> SimpleNamespace:
-    return _node(f"test.cd2.{name}", "test", name, attached_node=attached, test_metadata=SimpleNamespace(name=test))
+def _test(name: str, attached: str, test: str, *others: str) -> SimpleNamespace:
+    return _node(
+        f"test.cd2.{name}",
+        "test",
+        name,
+        attached_node=attached,
+        test_metadata=SimpleNamespace(name=test),
+        depends_on=SimpleNamespace(nodes=[attached, *others]),
+    )
 
 
 def test_a_round_leaves_out_the_tests_it_would_narrow_to_no_row() -> None:
@@ -149,25 +156,22 @@ def test_a_round_leaves_out_the_tests_it_would_narrow_to_no_row() -> None:
         _node("model.cd2.mart", "model", "mart", "marts"),  # no mark: its tests check every row
         _test("unique_stg_built_id", "model.cd2.stg_built", "unique"),
         # from an unchanged child to a rebuilt parent: eager selection picks it, it has no new row
-        _test("relationships_stg_fresh_parent", "model.cd2.stg_fresh", "relationships"),
-        _test("not_null_stg_fresh_id", "model.cd2.stg_fresh", "not_null"),
-        _test("custom_stg_fresh", "model.cd2.stg_fresh", "some_custom_test"),  # not narrowed: runs
+        _test("relationships_stg_fresh_parent", "model.cd2.stg_fresh", "relationships", "model.cd2.stg_built"),
+        _test("not_null_stg_fresh_id", "model.cd2.stg_fresh", "not_null"),  # not selected anyway
+        _test("custom_stg_fresh", "model.cd2.stg_fresh", "some_custom_test", "model.cd2.stg_built"),  # runs
         _test("not_null_mart_id", "model.cd2.mart", "not_null"),
-        _node("test.cd2.singular", "test", "singular", attached_node=None, test_metadata=None),
+        _node("test.cd2.singular", "test", "singular", attached_node=None, test_metadata=None, depends_on=None),
     ]
     manifest = SimpleNamespace(nodes={n.unique_id: n for n in nodes})
     records = {"staging.stg_built": ("_batch_id", 5), "staging.stg_fresh": ("_batch_id", 5)}
     idle = narrowed_to_no_row(manifest, records, {"stg_built", "mart"})
-    assert idle == ["test.cd2.not_null_stg_fresh_id", "test.cd2.relationships_stg_fresh_parent"]
+    assert idle == ["test.cd2.relationships_stg_fresh_parent"]
     assert narrowed_to_no_row(manifest, {}, {"stg_built"}) == []  # nothing narrowed: nothing idle
 
     plan = RoundPlan(["stg_built", "mart"], fresh=["stg_fresh"])
     with round_selection(manifest, plan, None, idle) as args:
         assert args == ["--select", f"tag:{ROUND_TAG}", "--exclude", f"tag:{NO_NEW_ROWS_TAG}"]
-        assert sorted(n.name for n in nodes if NO_NEW_ROWS_TAG in n.tags) == [
-            "not_null_stg_fresh_id",
-            "relationships_stg_fresh_parent",
-        ]
+        assert [n.name for n in nodes if NO_NEW_ROWS_TAG in n.tags] == ["relationships_stg_fresh_parent"]
     with round_selection(manifest, plan, "staging", idle) as args:  # the user's own selection
         assert args == ["--exclude", f"tag:{NO_NEW_ROWS_TAG}", f"tag:{UNCHANGED_TAG}"]
     assert all(not n.tags for n in nodes)
