@@ -124,6 +124,15 @@ def _copy(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
 
 
+def _fresh_live(pristine: Institution, live: Path) -> Institution:
+    """An empty ``live`` folder with a copy of the pristine institution and an empty cd2 folder."""
+    if live.exists():
+        shutil.rmtree(live)
+    _copy(pristine.store.root, live / "institution")
+    (live / "cd2").mkdir(parents=True, exist_ok=True)
+    return Institution.open(live / "institution")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="demo")
@@ -141,11 +150,7 @@ def main() -> int:
     round_runs: list[dict[str, Any]] = []
     base, live = work / "base", work / "live"
     for number in range(args.repeat):
-        if live.exists():
-            shutil.rmtree(live)
-        _copy(pristine.store.root, live / "institution")
-        (live / "cd2").mkdir(parents=True, exist_ok=True)
-        institution = Institution.open(live / "institution")
+        institution = _fresh_live(pristine, live)
         with FakeDapServer(institution.store, config) as server:
             done, steps, lines = _cd2_run(server.url, live / "cd2")
         full_runs.append({"wall_s": round(done.seconds, 2), "steps": steps, "summary": lines})

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -54,7 +53,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
 from code_version import cd2_code_version  # noqa: E402
-from round_cost import _cd2_run, _changed_rows, _copy, _last_batch, _prerender, _watermarks  # noqa: E402
+from round_cost import (  # noqa: E402
+    _cd2_run,
+    _changed_rows,
+    _copy,
+    _fresh_live,
+    _last_batch,
+    _prerender,
+    _watermarks,
+)
 from vs_dap_client import server_config, utc_stamp  # noqa: E402
 
 from extract.fake_dap import FakeDapServer  # noqa: E402
@@ -221,11 +228,7 @@ def main() -> int:
     db = live / "cd2" / "cd2.duckdb"
     setups: dict[float, dict[str, Any]] = {}
     for days in history_days:
-        if live.exists():
-            shutil.rmtree(live)
-        _copy(pristine.store.root, live / "institution")
-        (live / "cd2").mkdir(parents=True, exist_ok=True)
-        institution = Institution.open(live / "institution")
+        institution = _fresh_live(pristine, live)
         with FakeDapServer(institution.store, config) as server:
             first, first_steps, _ = _cd2_run(server.url, live / "cd2")
             added = _add_history(db, days, window)
