@@ -18,6 +18,37 @@
         pre_hook="{{ cd2_delete_untracked_pairs() }}",
     )
 }}
+{#-
+    Incremental runs: the lowest batch that holds a candidate request (a new batch, or the history
+    of a tracked pair with no rows yet), read first on the four plain columns it needs. As a literal
+    it is pushed into the scan (zone maps: rows land in batch order), so a round projects only the
+    new batches, not the whole history kept, unless a newly tracked pair has older requests.
+-#}
+{%- set lowest_batch = none -%}
+{%- if is_incremental() and execute -%}
+    {%- set lowest_query -%}
+        with
+        loaded as (select user_id, course_id, _batch_id from {{ this }}),
+        watermark as (select coalesce(max(_batch_id), 0) as max_batch_id from loaded),
+        loaded_students as (select distinct user_id, course_id from loaded)
+        select coalesce(min(web_logs._batch_id), (select watermark.max_batch_id + 1 from watermark))
+        from {{ ref('stg_canvas_logs__web_logs') }} as web_logs
+        inner join {{ ref('int_activity__tracked_students') }} as tracked
+            on web_logs.user_id = tracked.user_id and web_logs.course_id = tracked.course_id
+        where
+            web_logs.real_user_id is null
+            and (
+                web_logs._batch_id > (select watermark.max_batch_id from watermark)
+                or not exists (
+                    select 1 from loaded_students
+                    where
+                        loaded_students.user_id = web_logs.user_id
+                        and loaded_students.course_id = web_logs.course_id
+                )
+            )
+    {%- endset -%}
+    {%- set lowest_batch = run_query(lowest_query).columns[0].values()[0] -%}
+{%- endif %}
 
 with
 
@@ -65,12 +96,15 @@ candidate_logs as (
     from web_logs
     {%- if is_incremental() %}
     where
-        web_logs._batch_id > (select watermark.max_batch_id from watermark)
-        or not exists (
-            select 1 from loaded_students
-            where
-                loaded_students.user_id = web_logs.user_id
-                and loaded_students.course_id = web_logs.course_id
+        web_logs._batch_id >= {{ lowest_batch if lowest_batch is not none else 0 }}
+        and (
+            web_logs._batch_id > (select watermark.max_batch_id from watermark)
+            or not exists (
+                select 1 from loaded_students
+                where
+                    loaded_students.user_id = web_logs.user_id
+                    and loaded_students.course_id = web_logs.course_id
+            )
         )
     {%- endif %}
 
