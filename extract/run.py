@@ -269,10 +269,10 @@ def _tagged(nodes: Sequence[Any], tag: str) -> Iterator[None]:
 
 
 @contextmanager
-def excluding(manifest: Any, models: Sequence[str], kinds: Sequence[str] = ("model",)) -> Iterator[list[str]]:
-    """The arguments that leave ``models`` (nodes of ``kinds``) out of the next dbt command run
-    with ``manifest``: one ``--exclude tag:…`` over a tag put on those nodes (see ``tagging``)."""
-    with tagging(manifest, models, UNCHANGED_TAG, kinds) as tagged:
+def excluding(manifest: Any, models: Sequence[str]) -> Iterator[list[str]]:
+    """The arguments that leave ``models`` out of the next dbt command run with ``manifest``: one
+    ``--exclude tag:…`` over a tag put on those nodes (see ``tagging``)."""
+    with tagging(manifest, models, UNCHANGED_TAG) as tagged:
         yield ["--exclude", f"tag:{UNCHANGED_TAG}"] if tagged else []
 
 
@@ -442,7 +442,7 @@ def _round(
         summary.freshness = data_freshness(config.db, published)
         if config.dbt.skip_unchanged:
             code_ok = code_matches(config.db, project_dir, fingerprint)
-            summary.unchanged_models = unchanged_models(config.db, project_dir, fingerprint) if code_ok else []
+            summary.unchanged_models = unchanged_models(config.db, project_dir, fingerprint)
             tested = recorded_marks(config.db)
         # --build-all regenerates the docs site too
         docs_key_now = docs_key(config.db, project_dir, fingerprint) if config.dbt.docs and fingerprint else None
