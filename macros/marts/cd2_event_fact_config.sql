@@ -28,3 +28,20 @@ where not exists (
 )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The rows of `rows` an incremental request model has not taken in yet: a batch newer than its
+    `watermark` CTE's `max_batch_id`, or a student x course pair that `loaded_pairs` (the pairs it
+    holds) lacks. -#}
+{% macro cd2_not_taken_in(rows, loaded_pairs) -%}
+    (
+        {{ rows }}._batch_id > (select watermark.max_batch_id from watermark)
+        or not exists (
+            select 1 from {{ loaded_pairs }}
+            where
+                {{ loaded_pairs }}.user_id = {{ rows }}.user_id
+                and {{ loaded_pairs }}.course_id = {{ rows }}.course_id
+        )
+    )
+{%- endmacro %}
+

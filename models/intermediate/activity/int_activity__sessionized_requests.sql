@@ -84,14 +84,7 @@ new_requests as (
         student_requests.session_key,
         student_requests.request_ts
     from student_requests
-    where
-        student_requests._batch_id > (select watermark.max_batch_id from watermark)
-        or not exists (
-            select 1 from loaded_pairs
-            where
-                loaded_pairs.user_id = student_requests.user_id
-                and loaded_pairs.course_id = student_requests.course_id
-        )
+    where {{ cd2_not_taken_in('student_requests', 'loaded_pairs') }}
 
 ),
 

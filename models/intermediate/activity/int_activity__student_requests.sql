@@ -37,15 +37,7 @@
             on web_logs.user_id = tracked.user_id and web_logs.course_id = tracked.course_id
         where
             web_logs.real_user_id is null
-            and (
-                web_logs._batch_id > (select watermark.max_batch_id from watermark)
-                or not exists (
-                    select 1 from loaded_students
-                    where
-                        loaded_students.user_id = web_logs.user_id
-                        and loaded_students.course_id = web_logs.course_id
-                )
-            )
+            and {{ cd2_not_taken_in('web_logs', 'loaded_students') }}
     {%- endset -%}
     {%- set lowest_batch = run_query(lowest_query).columns[0].values()[0] -%}
 {%- endif %}
@@ -97,15 +89,7 @@ candidate_logs as (
     {%- if is_incremental() %}
     where
         web_logs._batch_id >= {{ lowest_batch if lowest_batch is not none else 0 }}
-        and (
-            web_logs._batch_id > (select watermark.max_batch_id from watermark)
-            or not exists (
-                select 1 from loaded_students
-                where
-                    loaded_students.user_id = web_logs.user_id
-                    and loaded_students.course_id = web_logs.course_id
-            )
-        )
+        and {{ cd2_not_taken_in('web_logs', 'loaded_students') }}
     {%- endif %}
 
 ),
