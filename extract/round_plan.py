@@ -18,6 +18,10 @@ hook ``cd2_record_round_built`` removes those that succeeded; a model that faile
 after a failure upstream, or whose round was killed is built again next round even when its
 inputs did not change again.
 
+*Now*: ``int_core__as_of`` reads the watermarks, so it changes every round; a model that reads
+it only for its stamp or its local day counts it as unchanged while that holds
+(``extract/round_now.py``), and a left-out model downstream of it is restamped before dbt starts.
+
 The whole project counts as code (``extract.unchanged.code_fingerprint``): after any change to
 models, macros, seeds, tests, the project file or the pseudonym secret, every model is built.
 """
@@ -32,6 +36,7 @@ from typing import Any
 import duckdb
 
 from extract.database import open_database
+from extract.round_now import NOW_MODEL, Now, Stamped, bucket_of, built_with, create_table, read_now, same_bucket
 
 CURRENT_STATE_TAG = "cd2_current_state"
 PENDING_TABLE = "cd2_meta.round_pending"
@@ -50,6 +55,7 @@ class Node:
     ephemeral: bool
     current_state: bool
     parents: tuple[str, ...]  # unique ids: models, seeds, snapshots, sources
+    now_bucket: str | None = None  # meta cd2_now (extract/round_now.py)
 
 
 @dataclass
@@ -59,6 +65,9 @@ class RoundPlan:
     build: list[str] | None
     fresh: list[str] = field(default_factory=list)  # left out: nothing they read changed
     why_everything: str | None = None
+    now: Now | None = None  # the round's now (int_core__as_of after the sync)
+    built_now: dict[str, Now] = field(default_factory=dict)  # the now each model was last built with
+    stamped: list[Stamped] = field(default_factory=list)  # left out, downstream of now: restamp
 
     @property
     def selective(self) -> bool:
@@ -81,6 +90,7 @@ def nodes_of(manifest: Any) -> dict[str, Node]:
             ephemeral=node.config.materialized == "ephemeral",
             current_state=CURRENT_STATE_TAG in node.tags,
             parents=tuple(getattr(node.depends_on, "nodes", ())),  # a seed depends on macros only
+            now_bucket=bucket_of(getattr(node.config, "meta", None) or {}, node.name),
         )
     return found
 
@@ -90,11 +100,22 @@ def fresh_nodes(
     unchanged_current_state: Iterable[str],
     existing: set[tuple[str, str]],
     pending: set[str],
+    now: Now | None = None,
+    built_now: Mapping[str, Now] | None = None,
 ) -> set[str]:
     """Unique ids of the nodes a round can leave out (see the module's docstring).
-    ``existing``: (schema, relation) pairs in the database, lower case; ``pending``: node names."""
+    ``existing``: (schema, relation) pairs in the database, lower case; ``pending``: node names;
+    ``now``: the round's now; ``built_now``: the now each model was last built with."""
     unchanged = set(unchanged_current_state)
+    built_now = built_now or {}
     memo: dict[str, bool] = {}
+    after_now = downstream_of_now(nodes)
+
+    def parent_fresh(node: Node, parent: str) -> bool:
+        reader = parent in nodes and nodes[parent].name == NOW_MODEL
+        if reader:  # now moved; the model says whether that can change its rows
+            return same_bucket(node.now_bucket, built_now.get(node.name), now)
+        return fresh(parent)
 
     def fresh(unique_id: str) -> bool:
         if unique_id in memo:
@@ -109,12 +130,32 @@ def fresh_nodes(
             result = (
                 node.name not in pending
                 and (node.ephemeral or (node.schema.lower(), node.relation.lower()) in existing)
-                and all(fresh(parent) for parent in node.parents)
+                # a stamp can be brought up to date only from the now it was built with
+                and (unique_id not in after_now or node.name in built_now)
+                and all(parent_fresh(node, parent) for parent in node.parents)
             )
         memo[unique_id] = result
         return result
 
     return {unique_id for unique_id in nodes if fresh(unique_id)}
+
+
+def downstream_of_now(nodes: Mapping[str, Node]) -> set[str]:
+    """Unique ids of the nodes that read ``int_core__as_of``, directly or through other nodes."""
+    memo: dict[str, bool] = {}
+
+    def reads_now(unique_id: str) -> bool:
+        if unique_id not in memo:
+            memo[unique_id] = False
+            node = nodes.get(unique_id)
+            if node is not None:
+                memo[unique_id] = any(
+                    parent in nodes and (nodes[parent].name == NOW_MODEL or reads_now(parent))
+                    for parent in node.parents
+                )
+        return memo[unique_id]
+
+    return {unique_id for unique_id in nodes if reads_now(unique_id)}
 
 
 def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code_matches: bool) -> RoundPlan:
@@ -135,13 +176,24 @@ def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code
             ).fetchall()
         }
         pending = _pending(con)
+        now_node = next((node for node in nodes.values() if node.name == NOW_MODEL), None)
+        now = read_now(con, now_node.schema, now_node.relation) if now_node else None
+        built_now = built_with(con)
     finally:
         con.close()
     if pending is None:
         return RoundPlan(None, why_everything="no record of which models are due (a first selective round)")
-    fresh = fresh_nodes(nodes, unchanged_current_state, existing, pending)
+    fresh = fresh_nodes(nodes, unchanged_current_state, existing, pending, now, built_now)
     build = sorted(node.name for uid, node in nodes.items() if uid not in fresh and not node.ephemeral)
-    return RoundPlan(build, fresh=sorted(nodes[uid].name for uid in fresh))
+    after_now = downstream_of_now(nodes)
+    stamped = [
+        Stamped(node.name, node.schema, node.relation)
+        for uid, node in sorted(nodes.items())
+        if uid in fresh and uid in after_now and not node.ephemeral
+    ]
+    return RoundPlan(
+        build, fresh=sorted(nodes[uid].name for uid in fresh), now=now, built_now=built_now, stamped=stamped
+    )
 
 
 def _pending(con: duckdb.DuckDBPyConnection) -> set[str] | None:
@@ -158,6 +210,7 @@ def mark_pending(db: Path, models: Iterable[str]) -> None:
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS cd2_meta")
         con.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (model VARCHAR PRIMARY KEY, since TIMESTAMP)")
+        create_table(con)  # the now each model is built with, recorded by the same hook
         if names:
             con.executemany(
                 f"INSERT OR IGNORE INTO {PENDING_TABLE} VALUES (?, CAST(now() AS TIMESTAMP))", [[n] for n in names]

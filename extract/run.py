@@ -44,6 +44,7 @@ from extract.lake.layout import LakeLayout
 from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
+from extract.round_now import restamp
 from extract.round_plan import BUILT_KINDS, RoundPlan, mark_pending, nodes_of, plan_round
 from extract.round_tests import narrowed_tests, narrowed_to_no_row, recorded_marks
 from extract.sync.destination import LakeDestination
@@ -77,6 +78,7 @@ class RunSummary:
     plan: RoundPlan | None = None  # cd2 run's DuckDB rounds (extract/round_plan.py)
     narrowed_tests: int = 0  # models whose tests checked only the rows the round changed (extract/round_tests.py)
     idle_tests: int = 0  # tests left out: narrowed, they would have checked no row
+    restamped: list[str] = field(default_factory=list)  # left out under a new now, stamp moved (round_now)
     docs_kept: bool = False  # the last round's site still describes the project (extract/docs_state.py)
     published: Published | None = None
     publish_error: str | None = None  # readers keep the previous round's copy
@@ -463,6 +465,8 @@ def _round(
     # Due until built without error (the on-run-end hook clears them): a failed or killed round's
     # models are built again next round.
     mark_pending(config.db, _planned_names(manifest, summary.plan))
+    if summary.plan.now is not None:
+        summary.restamped = restamp(config.db, summary.plan.stamped, summary.plan.built_now, summary.plan.now)
     # every step gets the vars the project was parsed with
     vars_args = ["--vars", vars_] if vars_ else []
     # a round that builds everything (new code, first build, --build-all) tests every row
@@ -555,6 +559,11 @@ def format_summary(summary: RunSummary) -> list[str]:
             lines.append(
                 f"round: {len(plan.build)} models and seeds to build, {len(plan.fresh)} left out "
                 "(nothing they read changed)"
+            )
+        if summary.restamped:
+            lines.append(
+                f"round: {len(summary.restamped)} tables left out read now only for their stamp or local day: "
+                "data_as_of moved to the round's as_of"
             )
         if summary.narrowed_tests:
             lines.append(

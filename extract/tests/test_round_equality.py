@@ -142,6 +142,7 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
     full = DbtProject(tmp_path / "full" / DB_NAME, tmp_path / "full-dbt")
     failures: list[str] = []
     selective_rounds = 0
+    restamped_rounds = 0
     with serving(institution) as server:
         for number, (what, change) in enumerate(ROUNDS):
             change(server)
@@ -156,6 +157,8 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
                 # ... and tested only what changed (extract/round_tests.py)
                 assert re.search(r"round: tests of [1-9]\d* models check only rows changed", output), output[-3000:]
                 selective_rounds += 1
+                # models that read now only for their stamp, left out, stamped anew (extract/round_now.py)
+                restamped_rounds += bool(re.search(r"round: [1-9]\d* tables left out read now only", output))
             shutil.rmtree(full.db.parent, ignore_errors=True)
             full.db.parent.mkdir()
             shutil.copyfile(db, full.db)
@@ -163,6 +166,7 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
             assert rebuilt.ok, rebuilt.output[-4000:]
             failures += [f"round {number} ({what}): {p}" for p in _differences(db, full.db)]
     assert selective_rounds == len(ROUNDS) - 1
+    assert restamped_rounds, "no round kept a model that reads now only for its stamp"
     assert not failures, "\n".join(failures[:40])
     # the comparison means something: the marts hold rows and the late requests reached them
     counts = _row_counts(db, ("marts.fct_web_session", "marts.fct_submission", "marts.mart_student_risk_weekly"))

@@ -4,6 +4,8 @@
     is 0 or negative before week 1 begins). Shared by the weekly risk population and the
     "this week" analyses.
 -#}
+{{ config(meta={'cd2_now': 'local_date'}) }}
+
 with
 
 courses as (

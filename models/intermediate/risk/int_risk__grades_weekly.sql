@@ -3,6 +3,8 @@
     row of fct_course_grade_current, T5) and that enrollment's daily snapshot of exactly seven
     local days before as_of_local_date (fct_course_grade_daily).
 -#}
+{{ config(meta={'cd2_now': 'local_date'}) }}
+
 with
 
 course_grade_current as (

@@ -2,7 +2,7 @@
     A view over int_activity__web_sessions where rounds build that model incrementally (cd2
     mode): `data_as_of`, the round's as_of, costs nothing to keep current. A table elsewhere.
 -#}
-{{ config(materialized='view' if cd2_merges_batches() else 'table') }}
+{{ config(meta={'cd2_now': 'stamp'}, materialized='view' if cd2_merges_batches() else 'table') }}
 
 with
 

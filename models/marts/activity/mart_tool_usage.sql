@@ -1,3 +1,5 @@
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 student_requests as (

@@ -6,6 +6,8 @@
 -#}
 {%- set min_cell_size = var('cd2_min_cell_size', 10) %}
 {%- set exclude_non_teaching = var('cd2_exclude_non_teaching_courses', true) %}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 course_adoption as (

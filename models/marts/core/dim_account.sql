@@ -2,6 +2,8 @@
     Conformed account dimension with the ancestor path for department / college roll-ups
     (CD1 `account_dim` subaccount levels). Depth 0 is the root account.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with recursive
 
 accounts as (

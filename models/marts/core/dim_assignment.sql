@@ -2,6 +2,8 @@
     Conformed assignment dimension (course assignments). The publication, quiz and timeliness
     flags come from int_submissions__assignment_rules, shared with the submission marts.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 assignments as (

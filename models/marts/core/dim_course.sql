@@ -2,6 +2,8 @@
     Conformed course dimension: publication state (T17, P5) and the non-teaching flags adoption
     marts filter on (T21).
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 courses as (

@@ -1,4 +1,6 @@
 {#- Local calendar-day spine over every dated term (earliest term start to latest term end). -#}
+{{ config(meta={'cd2_now': 'local_date'}) }}
+
 with
 
 terms as (

@@ -1,4 +1,6 @@
 {#- Conformed section dimension; cross-listed sections keep their original course (T5). -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 sections as (

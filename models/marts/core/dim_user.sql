@@ -2,6 +2,8 @@
     Conformed person dimension without identifiers (section 4): no names, logins, SIS ids or
     user_id, only the pseudonymous user_key and flags about the chosen login.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 users as (

@@ -3,6 +3,8 @@
     Students only (int_enrollment__student_courses: student base role, no test users, no deleted/rejected
     enrollments); progressions on unpublished or deleted modules are left out.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 progressions as (

@@ -4,6 +4,8 @@
     small-cell suppression. One intermediate model per signal (int_courses__design_*), joined
     here.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 courses as (

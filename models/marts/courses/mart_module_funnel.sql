@@ -2,6 +2,8 @@
     M13 funnel: per published module, how many of the course's students started and completed it,
     and the completion drop-off from the previous module. Small cells are suppressed.
 -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 modules as (

@@ -1,5 +1,7 @@
 {#- M10: discussion participation per student and course (announcements and deleted items left
     out). The metrics are the course totals of int_discussions__participation. -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 student_courses as (

@@ -1,5 +1,7 @@
 {#- M10 by week: discussion participation per student, course and week of the term (weeks with
     activity only). The metrics are the week rows of int_discussions__participation. -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 participation as (

@@ -5,7 +5,7 @@
     data. full_refresh = false: `dbt build --full-refresh` does not rebuild (and so does not wipe)
     the history; dropping the table by hand is the only way to reset it.
 -#}
-{{ config(**cd2_history_config('snapshot_date')) }}
+{{ config(meta={'cd2_now': 'local_date'}, **cd2_history_config('snapshot_date')) }}
 
 with
 

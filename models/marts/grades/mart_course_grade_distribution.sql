@@ -1,5 +1,7 @@
 {#- M6: students per grade band and course
     (A >= 90, B >= 80, C >= 70, D >= 60, F < 60, no_grade). -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 graded_enrollments as (

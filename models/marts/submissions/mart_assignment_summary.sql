@@ -1,4 +1,6 @@
 {#- Per assignment (M5): completion, grading workload and scores; small cells hidden. -#}
+{{ config(meta={'cd2_now': 'stamp'}) }}
+
 with
 
 assignments as (
@@ -125,7 +127,7 @@ summarized as (
         per_assignment.score_p75,
         per_assignment.median_hours_to_grade,
         per_assignment.n_comments,
-        as_of.as_of_ts
+        as_of.as_of_ts as data_as_of
     from assignment_rules
     inner join assignments on assignment_rules.assignment_id = assignments.assignment_id
     left join per_assignment on assignment_rules.assignment_id = per_assignment.assignment_id
@@ -157,7 +159,7 @@ final as (
         {{ cd2_suppress('n_students', 'median_hours_to_grade') }} as median_hours_to_grade,
         {{ cd2_suppress('n_students', 'n_comments') }} as n_comments,
         {{ cd2_is_suppressed('n_students') }} as is_suppressed,
-        as_of_ts as data_as_of
+        data_as_of
     from summarized
 
 )
