@@ -15,7 +15,18 @@ from pathlib import Path
 from extract.synth.store import Store
 from extract.tests.marts_reference.truth import diff_mart, load_truth, secret_from_env
 
-MODULES = ("enrollment", "core", "submissions", "grades", "discussions", "activity", "courses", "risk", "adoption")
+MODULES = (
+    "enrollment",
+    "core",
+    "submissions",
+    "grades",
+    "discussions",
+    "activity",
+    "courses",
+    "risk",
+    "adoption",
+    "lti",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
