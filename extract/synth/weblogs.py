@@ -56,6 +56,15 @@ PAGES: list[tuple[str, str, int, str, str, str | None, str]] = [
     ("api_submission", "student", 3, "GET submissions_api#show",
      "/api/v1/courses/{c}/assignments/{e}/submissions/self", "assignment", "A"),
     ("lti", "student", 2, "GET external_tools#show", "/courses/{c}/external_tools/{e}", "tool", ""),
+    # LTI launches from other placements: a module item of a tool, an external-tool assignment,
+    # content selection (homework submission), a link inserted by a selection placement
+    ("lti_item", "student", 2, "GET context_modules#item_redirect", "/courses/{c}/modules/items/{e}", "tool_item", ""),
+    ("lti_assignment", "student", 1, "GET assignments#show", "/courses/{c}/assignments/{e}", "tool_assignment", ""),
+    ("lti_select", "student", 1, "GET external_tools#resource_selection",
+     "/courses/{c}/external_tools/{e}/resource_selection?launch_type=homework_submission", "tool", ""),
+    ("lti_link", "student", 1, "GET external_tools#retrieve",
+     "/courses/{c}/external_tools/retrieve?display=borderless&url=https%3A%2F%2Fwww.youtube.com%2Flti%2Flaunch", None,
+     ""),
     ("syllabus", "student", 2, "GET assignments#syllabus", "/courses/{c}/assignments/syllabus", None, ""),
     ("roster", "student", 1, "GET context#roster", "/courses/{c}/users", None, ""),
     ("page_view", "student", 3, "PUT page_views#update", "/page_views/{u}", None, ""),
@@ -75,6 +84,11 @@ PAGES: list[tuple[str, str, int, str, str, str | None, str]] = [
     ("t_files", "teacher", 4, "GET files#index", "/courses/{c}/files", None, ""),
     ("history", "teacher", 2, "GET gradebook_history_api#days",
      "/api/v1/courses/{c}/gradebook_history/days", None, "A"),
+    ("t_lti", "teacher", 2, "GET external_tools#show", "/courses/{c}/external_tools/{e}", "tool", ""),
+    ("t_lti_item", "teacher", 1, "GET context_modules#item_redirect", "/courses/{c}/modules/items/{e}", "tool_item",
+     ""),
+    ("t_lti_select", "teacher", 2, "GET external_tools#resource_selection",
+     "/courses/{c}/external_tools/{e}/resource_selection?launch_type=editor_button", "tool", ""),
     ("o_home", "observer", 5, "GET courses#show", "/courses/{c}", None, ""),
     ("o_grades", "observer", 5, "GET gradebooks#grade_summary", "/courses/{c}/grades", None, ""),
     ("o_announcements", "observer", 2, "GET announcements#index", "/courses/{c}/announcements", None, ""),
@@ -215,6 +229,11 @@ def build_items(con: duckdb.DuckDBPyConnection, state: str) -> None:
             UNION ALL SELECT context_id, 'module', id, NULL FROM {state}.context_modules WHERE workflow_state = 'active'
             UNION ALL SELECT context_id, 'tool', id, NULL FROM {state}.context_external_tools
                 WHERE context_type = 'Course' AND workflow_state = 'public'
+            UNION ALL SELECT context_id, 'tool_item', id, NULL FROM {state}.content_tags
+                WHERE context_type = 'Course' AND content_type = 'ContextExternalTool' AND tag_type = 'context_module'
+                  AND workflow_state = 'active'
+            UNION ALL SELECT context_id, 'tool_assignment', id, NULL FROM {state}.assignments
+                WHERE workflow_state = 'published' AND list_contains(submission_types, 'external_tool')
         )
         SELECT course_id, kind, id, slug, CAST(row_number() OVER (PARTITION BY course_id, kind ORDER BY id) - 1 AS
             BIGINT) AS i
@@ -365,7 +384,7 @@ def weblog_select(
         CASE WHEN entity = 'quiz' AND NOT missing_item THEN eid END AS quiz_id,
         CASE WHEN entity = 'discussion' AND NOT missing_item THEN eid END AS discussion_id,
         CASE WHEN entity = 'conversation' THEN eid END AS conversation_id,
-        CASE WHEN entity = 'assignment' AND NOT missing_item THEN eid END AS assignment_id,
+        CASE WHEN entity IN ('assignment', 'tool_assignment') AND NOT missing_item THEN eid END AS assignment_id,
         '{HOST}' || replace(replace(replace(replace(path, '{{c}}', coalesce(CAST(course_id AS VARCHAR), '0')),
             '{{e}}', coalesce(CAST(eid AS VARCHAR), '0')), '{{s}}', coalesce(slug, 'front-page')),
             '{{u}}', CAST({r.index(100000, "wl.u", "sid", "i")} AS VARCHAR)) || {query} AS url,

@@ -383,3 +383,18 @@
 {% macro default__cd2_regexp_replace_all(text, pattern, replacement) -%}
     regexp_replace({{ text }}, {{ pattern }}, {{ replacement }}, 'g')
 {%- endmacro %}
+
+
+{#- The text of the property `key` of a nested CD2 object as staging types it (cd2_typed_json:
+    DuckDB a STRUCT, PostgreSQL jsonb, Spark JSON text); null when the object or the key is absent. -#}
+{% macro cd2_json_text(expr, key) %}
+    {{- return(adapter.dispatch('cd2_json_text', 'cd2')(expr, key)) -}}
+{% endmacro %}
+
+{% macro default__cd2_json_text(expr, key) -%}
+    ({{ expr }} ->> '{{ key }}')
+{%- endmacro %}
+
+{% macro duckdb__cd2_json_text(expr, key) -%}
+    cast(struct_extract({{ expr }}, '{{ key }}') as varchar)
+{%- endmacro %}

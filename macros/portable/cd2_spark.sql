@@ -180,3 +180,8 @@
 {% macro spark__cd2_regexp_replace_all(text, pattern, replacement) -%}
     regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
 {%- endmacro %}
+
+{#- settings-like objects stay JSON text on Spark (spark__cd2_typed_json). -#}
+{% macro spark__cd2_json_text(expr, key) -%}
+    get_json_object({{ expr }}, '$.{{ key }}')
+{%- endmacro %}

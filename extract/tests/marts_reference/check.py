@@ -17,7 +17,7 @@ from extract.tests.marts_reference.truth import diff_mart, load_truth, secret_fr
 
 MODULES = (
     "enrollment", "core", "submissions", "grades", "discussions", "activity", "courses", "risk", "adoption",
-    "activity_score",
+    "activity_score", "lti",
 )  # fmt: skip
 
 

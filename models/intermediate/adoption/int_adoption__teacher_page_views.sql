@@ -4,6 +4,11 @@
     GET, 2xx or 304, a known controller, not under /api/ unless cd2_page_views_include_api.
     That model only keeps students, so teachers are read here.
 -#}
+{#- A table, not a view: it scans every web_logs request of the last 30 days,
+    and each of its tests and the mart reading it would scan them again (as a view, its three
+    tests cost 99 s of a round on large). -#}
+{{ config(materialized='table') }}
+
 with
 
 web_logs as (
