@@ -82,7 +82,9 @@
         {%- do conditions.append(round_filter) -%}
     {%- endif -%}
     {%- if conditions -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}
+        {#- the alias keeps Spark from reading `where (flag)` as an alias `where` with a column list -#}
+        {%- set filtered = '(select * from ' ~ relation ~ ' as cd2_test_rows where ' ~ conditions | join(' and ') -%}
+        {%- do return(filtered ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
