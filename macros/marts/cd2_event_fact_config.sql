@@ -17,13 +17,14 @@
 
 
 {#- Hook SQL of the incremental request models (int_activity__student_requests,
-    int_activity__sessionized_requests): on an incremental run, deletes the rows of student x
-    course pairs no longer tracked (enrollment deleted, became pending, a test user). -#}
-{% macro cd2_delete_untracked_pairs() -%}
+    int_activity__teacher_requests, int_activity__sessionized_requests): on an incremental run,
+    deletes the rows of user x course pairs no longer in the model `tracked_model` (enrollment
+    deleted, became pending, a test user). -#}
+{% macro cd2_delete_untracked_pairs(tracked_model) -%}
     {%- if is_incremental() %}
 delete from {{ this }}
 where not exists (
-    select 1 from {{ ref('int_activity__tracked_students') }} as tracked
+    select 1 from {{ ref(tracked_model) }} as tracked
     where tracked.user_id = {{ this }}.user_id and tracked.course_id = {{ this }}.course_id
 )
     {%- endif -%}
@@ -45,3 +46,27 @@ where not exists (
     )
 {%- endmacro %}
 
+
+
+{#- The body of a `round_mark` CTE (one row, `round_batch_id`): the newest committed batch, which
+    grows in every round that brings anything new. An incremental event fact marks every row it
+    (re)computes with it; downstream models and the round's tests take rows marked after theirs.
+    Null where there is no batch log: dap_syncdb mode, Spark, or a build before the first sync.
+    Its caller declares `-- depends_on: {{ source('cd2_meta', 'batches') }}` in cd2 mode. -#}
+{% macro cd2_round_batch_mark() -%}
+    {%- set batches = source('cd2_meta', 'batches') if cd2_merges_batches() else none -%}
+    {#- (in a unit test, source() names the test's fixture, which has no schema) -#}
+    {%- set batches_exist = batches is not none and execute and (
+        batches.schema is none
+        or adapter.get_relation(
+            database=batches.database, schema=batches.schema, identifier=batches.identifier
+        ) is not none
+    ) -%}
+    {%- if batches_exist -%}
+        select max(batches.batch_id) as round_batch_id
+        from {{ batches }} as batches
+        where batches.status = 'committed'
+    {%- else -%}
+        select cast(null as bigint) as round_batch_id
+    {%- endif -%}
+{%- endmacro %}

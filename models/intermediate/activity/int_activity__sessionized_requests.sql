@@ -23,20 +23,11 @@
         unique_key='web_log_id',
         on_schema_change='sync_all_columns',
         meta={'cd2_round_rows': '_cd2_round_batch_id'},
-        post_hook="{{ cd2_delete_untracked_pairs() }}",
+        post_hook="{{ cd2_delete_untracked_pairs('int_activity__tracked_students') }}",
     )
 }}
 
 -- depends_on: {{ ref('int_activity__tracked_students') }}
-{#- the batch log (cd2 mode): absent before the first sync (a build on an empty file) -#}
-{%- set batches = source('cd2_meta', 'batches') if cd2_merges_batches() else none -%}
-{#- (in a unit test, source() names the test's fixture, which has no schema) -#}
-{%- set batches_exist = batches is not none and execute and (
-    batches.schema is none
-    or adapter.get_relation(
-        database=batches.database, schema=batches.schema, identifier=batches.identifier
-    ) is not none
-) %}
 {%- set gap_microseconds = var('cd2_session_gap_minutes', 30) * 60000000 %}
 
 with
@@ -162,13 +153,7 @@ affected_runs as (
 -- round that brings anything new (downstream incremental models take rows marked after theirs)
 round_mark as (
 
-    {% if batches_exist -%}
-        select max(batches.batch_id) as round_batch_id
-        from {{ batches }} as batches
-        where batches.status = 'committed'
-    {%- else -%}
-        select cast(null as bigint) as round_batch_id
-    {%- endif %}
+    {{ cd2_round_batch_mark() }}
 
 ),
 

@@ -1,10 +1,11 @@
 {#-
     LTI launches by the people of a course (issue 30, mart_lti_tool_use): one row per web_logs
     request that launched an external tool in a course, by one of its students or teachers.
-    Students are the tracked students of int_activity__student_requests (whose rows are read as
-    they are); teachers are teacher, TA or designer enrollments of the course (any effective
-    status, as int_adoption__teacher_page_views), unless the person is also a tracked student
-    there (then the request is already a student's). Masquerading requests are not the person's.
+    Students are the tracked students of int_activity__student_requests and teachers the
+    teacher, TA or designer enrollments of int_activity__teacher_requests (any effective status,
+    as int_adoption__teacher_page_views), unless the person is also a tracked student there (then
+    the request is already a student's); both models' rows are read as they are. Masquerading
+    requests are not the person's.
 
     A launch is a successful (2xx/304) GET, not an API call, on one of five routes (DECISIONLOG
     "LTI launches from web_logs"):
@@ -20,9 +21,8 @@
                                                                              or its content tag
     The placement comes from the route and, for show and resource_selection, the tool's settings.
 -#}
-{#- A table, not a view: it scans every web_logs request, and each of its
-    tests and the two marts reading it would scan them again (as int_adoption__teacher_page_views
-    did: 99 s of a round on large). -#}
+{#- A table, not a view: it reads every request of the two request models, and each of its
+    tests and the two marts reading it would read them again. -#}
 {{ config(materialized='table') }}
 
 with
@@ -33,15 +33,9 @@ student_requests as (
 
 ),
 
-web_logs as (
+teacher_side_requests as (
 
-    select * from {{ ref('stg_canvas_logs__web_logs') }}
-
-),
-
-enrollments as (
-
-    select * from {{ ref('int_enrollment__effective_enrollments') }}
+    select * from {{ ref('int_activity__teacher_requests') }}
 
 ),
 
@@ -75,46 +69,30 @@ external_tools as (
 
 ),
 
--- teacher-side people of a course who are not also tracked students of it
-teachers as (
-
-    select distinct
-        enrollments.user_id,
-        enrollments.course_id
-    from enrollments
-    left join tracked_students
-        on
-            enrollments.user_id = tracked_students.user_id
-            and enrollments.course_id = tracked_students.course_id
-    where
-        enrollments.is_teacher_side
-        and tracked_students.user_id is null
-
-),
-
+-- requests of teacher-side people of a course who are not also tracked students of it (those
+-- are already a student's)
 teacher_requests as (
 
     select
-        web_logs.web_log_id,
-        web_logs.user_id,
-        web_logs.course_id,
+        teacher_side_requests.web_log_id,
+        teacher_side_requests.user_id,
+        teacher_side_requests.course_id,
         'teacher' as launcher_role,
-        web_logs.timestamp as request_ts,
-        cast({{ cd2_local_ts('web_logs.timestamp') }} as date) as activity_date,
-        web_logs.http_method,
-        web_logs.http_status,
-        web_logs.url_path,
-        web_logs.web_application_controller,
-        web_logs.web_application_action,
-        web_logs.assignment_id,
-        {{ cd2_is_api_request('web_logs.url_path') }} as is_api
-    from web_logs
-    inner join teachers
+        teacher_side_requests.request_ts,
+        teacher_side_requests.activity_date,
+        teacher_side_requests.http_method,
+        teacher_side_requests.http_status,
+        teacher_side_requests.url_path,
+        teacher_side_requests.web_application_controller,
+        teacher_side_requests.web_application_action,
+        teacher_side_requests.assignment_id,
+        teacher_side_requests.is_api
+    from teacher_side_requests
+    left join tracked_students
         on
-            web_logs.user_id = teachers.user_id
-            and web_logs.course_id = teachers.course_id
-    -- masquerading (T15): an administrator acting as the teacher is not the teacher
-    where web_logs.real_user_id is null
+            teacher_side_requests.user_id = tracked_students.user_id
+            and teacher_side_requests.course_id = tracked_students.course_id
+    where tracked_students.user_id is null
 
 ),
 
