@@ -56,7 +56,6 @@ def build_rounds(profile: str, seed: int, work: Path) -> tuple[Path, list[Truth]
     institution = Institution.open(work / "store")
     db = work / "cd2.duckdb"
     dbt = DbtProject(db, work / "dbt")
-    os.environ["CD2_PSEUDONYM_SECRET"] = SECRET
     truths: list[Truth] = []
     failures: list[str] = []
     with serving(institution) as server:
@@ -70,7 +69,16 @@ def build_rounds(profile: str, seed: int, work: Path) -> tuple[Path, list[Truth]
             # as `cd2 run` does: current-state models with nothing new to merge are left out
             skipped = unchanged_models(db, ROOT)
             exclude = ("--exclude", *skipped) if skipped else ()
-            result = dbt.run("run", *MARTS, *exclude, "--threads", "2", "--no-write-json")
+            # the secret goes to dbt alone: setting it in os.environ leaked into later tests of the worker
+            result = dbt.run(
+                "run",
+                *MARTS,
+                *exclude,
+                "--threads",
+                "2",
+                "--no-write-json",
+                extra_env={"CD2_PSEUDONYM_SECRET": SECRET},
+            )
             assert result.ok, result.output[-4000:]
             built = time.perf_counter()
             truth = load_truth(db, institution.store, secret=SECRET, earlier=truths)

@@ -162,7 +162,9 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
             shutil.rmtree(full.db.parent, ignore_errors=True)
             full.db.parent.mkdir()
             shutil.copyfile(db, full.db)
-            rebuilt = full.run("run", "--full-refresh", "--threads", "2", timeout=1800)
+            rebuilt = full.run(
+                "run", "--full-refresh", "--threads", "2", timeout=1800, extra_env={"CD2_PSEUDONYM_SECRET": SECRET}
+            )
             assert rebuilt.ok, rebuilt.output[-4000:]
             failures += [f"round {number} ({what}): {p}" for p in _differences(db, full.db)]
     assert selective_rounds == len(ROUNDS) - 1
