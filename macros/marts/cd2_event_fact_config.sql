@@ -70,3 +70,19 @@ where not exists (
         select cast(null as bigint) as round_batch_id
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Config of an incremental request model (int_activity__student_requests,
+    int_activity__teacher_requests; body: cd2_tracked_requests): delete+insert on web_log_id in
+    cd2 mode, a table where models are rebuilt whole (dap_syncdb mode: no `_batch_id` to go by;
+    Spark: no delete); the pre-hook deletes the requests of pairs `tracked_model` no longer holds.
+    Used as `{{ config(**cd2_request_model_config('int_activity__tracked_students')) }}`. -#}
+{% macro cd2_request_model_config(tracked_model) -%}
+    {{ return({
+        'materialized': 'incremental' if cd2_merges_batches() else 'table',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'web_log_id',
+        'on_schema_change': 'sync_all_columns',
+        'pre_hook': "{{ cd2_delete_untracked_pairs('" ~ tracked_model ~ "') }}",
+    }) }}
+{%- endmacro %}

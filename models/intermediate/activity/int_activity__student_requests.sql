@@ -8,14 +8,5 @@
     from the whole history. Changing cd2_time_zone or cd2_page_views_include_api needs
     `--full-refresh`.
 -#}
-{#- dap_syncdb mode (no `_batch_id` to go by) and Spark (no delete): rebuilt whole. -#}
-{{
-    config(
-        materialized='incremental' if cd2_merges_batches() else 'table',
-        incremental_strategy='delete+insert',
-        unique_key='web_log_id',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ cd2_delete_untracked_pairs('int_activity__tracked_students') }}",
-    )
-}}
+{{ config(**cd2_request_model_config('int_activity__tracked_students')) }}
 {{ cd2_tracked_requests(ref('int_activity__tracked_students')) }}
