@@ -35,7 +35,7 @@ from extract.cli_options import (
 from extract.config import declared_settings
 from extract.failures import EXIT_USAGE, describe_failure
 
-RUN_SETTINGS = (*SYNC_SETTINGS, "publish", "dbt.target", "dbt.docs", "dbt.skip_unchanged", "dbt.unit_tests")
+RUN_SETTINGS = (*SYNC_SETTINGS, "publish", "report", "dbt.target", "dbt.docs", "dbt.skip_unchanged", "dbt.unit_tests")
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,8 @@ SITE_DIR = "report"
 # From the report folder (target/report/) to the docs site beside it (target/static_index.html).
 DEFAULT_DOCS_URL = "../static_index.html"
 DEFAULT_MIN_CELL = 10
+# The mart whose presence says the marts are built (the report reads several).
+REPORT_NEEDS = "mart_student_risk_weekly"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def build_report(
 ) -> ReportResult:
     """Every page from the marts ``con`` reads, written whole into ``out``."""
     started = time.perf_counter()
-    if not queries.has_relation(con, "marts", "mart_student_risk_weekly"):
+    if not queries.has_relation(con, "marts", REPORT_NEEDS):
         raise LookupError("the marts are not built in this database: run `cd2 run` (or dbt build) first")
     pages = build_pages(con, min_cell)
     files = render(pages, docs_url, project, queries.data_as_of(con))

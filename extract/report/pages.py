@@ -105,14 +105,27 @@ def pipeline_page(con: duckdb.DuckDBPyConnection) -> Page:
     )
     failing = [(t, s, e) for t, _, s, e in fresh if s != "ok"]
     batches = q.failed_batches(con)
-    summary = [(len(rounds), sum(r[1] for r in rounds), sum(r[3] for r in rounds), len(failing))]
+    newest = q.newest_watermark(con)
+    summary = [
+        (
+            newest.isoformat(sep=" ", timespec="minutes") if newest else None,
+            len(rounds),
+            sum(r[1] for r in rounds),
+            sum(r[3] for r in rounds),
+            len(failing),
+        )
+    ]
     page.sections.append(
         Section(
             "Failures",
             "Batches not committed and tables whose last attempt failed (error texts are redacted of secrets and "
             "signed URLs).",
             (),
-            table=table_html(("rounds", "batches", "batches not committed", "tables failing now"), summary, "Totals")
+            table=table_html(
+                ("newest watermark (UTC)", "rounds", "batches", "batches not committed", "tables failing now"),
+                summary,
+                "Totals",
+            )
             + (
                 table_html(("table", "last status", "last error"), failing, "Tables whose last attempt failed")
                 if failing

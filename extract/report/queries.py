@@ -80,6 +80,11 @@ def freshness(con: duckdb.DuckDBPyConnection) -> Rows:
     return [(t, hours, status, one_line(error, limit=160) if error else "") for t, hours, status, error in rows]
 
 
+def newest_watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    row = con.execute("SELECT max(watermark) FROM cd2_meta.table_state").fetchone()
+    return row[0] if row else None
+
+
 def rows_per_round(con: duckdb.DuckDBPyConnection) -> Rows:
     """(round start, batches, rows landed, batches not committed) per round, oldest first."""
     return _rows(

@@ -78,7 +78,7 @@ def hbar(labels: Sequence[str], values: Sequence[float], label: str, unit: str =
     parts = [_open(width, height, label)]
     for i, (name, value) in enumerate(zip(labels, values, strict=True)):
         y = 10 + i * row
-        bar = max(value * scale, 1.0 if value else 0.0)
+        bar = max(value * scale, 2.0)  # a zero is drawn as a stub: the row is there, its value is 0
         text = f"{_fmt(value)}{unit}"
         parts.append(
             f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{escape(name)}</text>'

@@ -103,13 +103,31 @@ def _pii_column_names() -> set[str]:
     return names
 
 
+def direct_identifiers(truth: Truth) -> set[str]:
+    """The institution's direct identifiers: every user's name, login (unique_id) and SIS id."""
+    identifiers = {u["name"] for u in truth.rows("users") if u.get("name")}
+    identifiers |= {p[c] for p in truth.rows("pseudonyms") for c in ("unique_id", "sis_user_id") if p.get(c)}
+    assert identifiers
+    return identifiers
+
+
+def personal_values(truth: Truth, min_length: int = 6) -> set[str]:
+    """Every text value, at least ``min_length`` long, of every personal column (``_pii_column_names``)
+    in every table of the institution and its web_logs: names, logins, SIS ids, e-mail addresses, free text. Shorter
+    values ("Yes", a one-word title) would match ordinary words."""
+    tagged = _pii_column_names()
+    values: set[str] = set()
+    for rows in [*truth.tables.values(), truth.web_logs]:
+        for row in rows:
+            values.update(str(v) for c, v in row.items() if c in tagged and isinstance(v, str) and len(v) >= min_length)
+    return values | {v for v in direct_identifiers(truth) if len(v) >= min_length}
+
+
 def check_privacy(db: Path, truths: list[Truth]) -> None:
     tagged = _pii_column_names()
     assert {"name", "unique_id", "sis_user_id", "url_path", "session_key", "body", "message"} <= tagged
     truth = truths[-1]
-    identifiers = {u["name"] for u in truth.rows("users") if u.get("name")}
-    identifiers |= {p[c] for p in truth.rows("pseudonyms") for c in ("unique_id", "sis_user_id") if p.get(c)}
-    assert identifiers
+    identifiers = direct_identifiers(truth)
     con = duckdb.connect(str(db), read_only=True)
     try:
         columns = con.execute(
