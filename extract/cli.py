@@ -168,6 +168,11 @@ def _build_parser() -> argparse.ArgumentParser:
         default="../static_index.html",
         help="the docs site, as the report's pages link to it (default: ../static_index.html)",
     )
+    report.add_argument(
+        "--without-student-rows",
+        action="store_true",
+        help="leave out the at-risk list (one row per student), e.g. for a copy published on GitHub Pages",
+    )
 
     listing = _command(sub, "api:list_tables", "list", help="list the tables the DAP API offers in a namespace")
     _add_settings(listing, API_SETTINGS)

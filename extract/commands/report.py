@@ -26,7 +26,9 @@ def main(args: argparse.Namespace) -> int:
     con, note = open_for_status(settings.db)
     try:
         try:
-            result = build_report(con, out, project, min_cell, docs_url=args.docs_url)
+            result = build_report(
+                con, out, project, min_cell, docs_url=args.docs_url, student_rows=not args.without_student_rows
+            )
         except (LookupError, FileExistsError) as exc:
             raise UsageError(str(exc), "build the marts first, or pass --out with a new or report folder") from None
     finally:

@@ -44,13 +44,19 @@ def project_settings(project_dir: Path) -> tuple[str, int]:
 
 
 def build_report(
-    con: duckdb.DuckDBPyConnection, out: Path, project: str, min_cell: int, docs_url: str = DEFAULT_DOCS_URL
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    project: str,
+    min_cell: int,
+    docs_url: str = DEFAULT_DOCS_URL,
+    student_rows: bool = True,
 ) -> ReportResult:
-    """Every page from the marts ``con`` reads, written whole into ``out``."""
+    """Every page from the marts ``con`` reads, written whole into ``out`` (``student_rows``:
+    ``extract.report.pages.build_pages``)."""
     started = time.perf_counter()
     if not queries.has_relation(con, "marts", REPORT_NEEDS):
         raise LookupError("the marts are not built in this database: run `cd2 run` (or dbt build) first")
-    pages = build_pages(con, min_cell)
+    pages = build_pages(con, min_cell, student_rows)
     files = render(pages, docs_url, project, queries.data_as_of(con))
     folder = write_site(files, out)
     charts = sum(s.charts for p in pages for s in p.sections)

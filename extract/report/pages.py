@@ -265,7 +265,7 @@ def grades_page(con: duckdb.DuckDBPyConnection, term: q.Term, min_cell: int) -> 
     return page
 
 
-def at_risk_page(con: duckdb.DuckDBPyConnection, term: q.Term) -> Page:
+def at_risk_page(con: duckdb.DuckDBPyConnection, term: q.Term, student_rows: bool = True) -> Page:
     week = q.at_risk_week(con, term)
     page = Page(
         "at-risk",
@@ -293,6 +293,17 @@ def at_risk_page(con: duckdb.DuckDBPyConnection, term: q.Term) -> Page:
             lambda rows: svg.hbar([r[0] for r in rows], [float(r[1]) for r in rows], "At-risk rows per reason"),
         )
     )
+    if not student_rows:
+        page.sections.append(
+            Section(
+                "At-risk list",
+                "One row per student and course at medium or high risk, with the reasons that fired.",
+                ("mart_student_risk_weekly",),
+                empty="Left out of this copy of the site (cd2 report --without-student-rows): it is published "
+                "where people without access to student records may read it.",
+            )
+        )
+        return page
     rows = q.at_risk_list(con, term, week)
     page.sections.append(
         Section(
@@ -347,7 +358,9 @@ def courses_page(con: duckdb.DuckDBPyConnection, term: q.Term) -> Page:
     return page
 
 
-def build_pages(con: duckdb.DuckDBPyConnection, min_cell: int) -> list[Page]:
+def build_pages(con: duckdb.DuckDBPyConnection, min_cell: int, student_rows: bool = True) -> list[Page]:
+    """Every page; ``student_rows=False`` leaves out the one table with a row per student (the
+    at-risk list), for a copy published beyond the people allowed to read student records."""
     pages = [pipeline_page(con)]
     term = q.report_term(con)
     if term is None:
@@ -357,6 +370,6 @@ def build_pages(con: duckdb.DuckDBPyConnection, min_cell: int) -> list[Page]:
         activity_page(con, term, min_cell),
         submissions_page(con, term, min_cell),
         grades_page(con, term, min_cell),
-        at_risk_page(con, term),
+        at_risk_page(con, term, student_rows),
         courses_page(con, term),
     ]
