@@ -111,15 +111,52 @@ def direct_identifiers(truth: Truth) -> set[str]:
     return identifiers
 
 
+# Where the personal columns of the project's policy (`meta.pii` in models/staging and models/pii,
+# quasi-identifiers aside) come from in CD2: the staging model's own table and column, except these.
+_PII_SOURCES = {"pii_users": "users", "pii_logins": "pseudonyms"}
+# Staging columns derived from a raw one (reduced IPs, stripped URLs, hashed sessions): the raw column.
+_RAW_COLUMN = {
+    "url_path": "url",
+    "remote_ip_prefix": "remote_ip",
+    "session_key": "session_id",
+    "user_agent_class": "user_agent",
+    "current_login_ip_prefix": "current_login_ip",
+    "last_login_ip_prefix": "last_login_ip",
+}
+# In the policy (user_needs §4) but not modelled, so untagged: e-mail addresses and phone numbers.
+_UNTAGGED_PERSONAL = {"communication_channels": {"path"}}
+
+
+def _pii_columns_by_table() -> dict[str, set[str]]:
+    """CD2 table (``web_logs`` for canvas_logs) → its columns the project tags as personal."""
+    found: dict[str, set[str]] = {t: set(c) for t, c in _UNTAGGED_PERSONAL.items()}
+    for path in [*(ROOT / "models" / "staging").rglob("_*__models.yml"), *(ROOT / "models" / "pii").glob("*.yml")]:
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            name = str(model["name"])
+            if name.startswith("stg_canvas_logs__"):
+                table = "web_logs"
+            elif name.startswith("stg_canvas__"):
+                table = name.removeprefix("stg_canvas__")
+            elif name in _PII_SOURCES:
+                table = _PII_SOURCES[name]
+            else:
+                continue  # catalog: the truth holds canvas only
+            for column in model.get("columns", []):
+                klass = (column.get("config") or {}).get("meta", {}).get("pii") or column.get("meta", {}).get("pii")
+                if klass and klass != "quasi_identifier":
+                    found.setdefault(table, set()).add(_RAW_COLUMN.get(column["name"], column["name"]))
+    return found
+
+
 def personal_values(truth: Truth, min_length: int = 6) -> set[str]:
-    """Every text value, at least ``min_length`` long, of every personal column (``_pii_column_names``)
-    in every table of the institution and its web_logs: names, logins, SIS ids, e-mail addresses, free text. Shorter
-    values ("Yes", a one-word title) would match ordinary words."""
-    tagged = _pii_column_names()
+    """Every text value, at least ``min_length`` long, of every personal column of the institution
+    (``_pii_columns_by_table``): names, logins, SIS ids, e-mail addresses, IPs, URLs, free text.
+    Shorter values ("Yes", a one-word title) would match ordinary words."""
     values: set[str] = set()
-    for rows in [*truth.tables.values(), truth.web_logs]:
+    for table, columns in _pii_columns_by_table().items():
+        rows = truth.web_logs if table == "web_logs" else truth.tables.get(table, [])
         for row in rows:
-            values.update(str(v) for c, v in row.items() if c in tagged and isinstance(v, str) and len(v) >= min_length)
+            values.update(v for c in columns if isinstance(v := row.get(c), str) and len(v) >= min_length)
     return values | {v for v in direct_identifiers(truth) if len(v) >= min_length}
 
 

@@ -241,3 +241,14 @@ def test_exposures_are_on_the_site(docs_site: DocsSite, page: Page) -> None:
     assert "Depends On" in text or "depends on" in text.lower()
     page.screenshot(ARTIFACTS / "docs_site_exposure.png")
     assert page.exceptions == []
+
+
+def test_the_overview_links_to_the_report_site(page: Page) -> None:
+    """The project's overview (models/overview.md) links to the report site written beside the docs."""
+    page.evaluate("location.hash = '#!/overview'")
+    href = page.wait_for(
+        "(document.querySelector('a[href=\"report/index.html\"]') || {}).href || ''",
+        "the overview's link to the report site",
+    )
+    assert str(href).endswith("/report/index.html")
+    assert page.exceptions == []
