@@ -146,7 +146,8 @@ def activity_page(con: duckdb.DuckDBPyConnection, term: q.Term, min_cell: int) -
     page.sections.append(
         _section(
             "Student enrollments per term",
-            "Student enrollments active now, and distinct students with any student enrollment, per term.",
+            "Distinct students with a student enrollment (in any state the marts keep: active, pending, inactive, "
+            "concluded) in a course of the term, per term that has dates.",
             ("fct_enrollment_status",),
             q.enrollments_by_term(con, min_cell),
             lambda rows: svg.hbar([r[0] for r in rows], [float(r[2]) for r in rows], "Students per term"),
@@ -154,18 +155,30 @@ def activity_page(con: duckdb.DuckDBPyConnection, term: q.Term, min_cell: int) -
     )
     page.sections.append(
         _section(
-            f"Students active per week, {term.name}",
-            "Per week of the term: students enrolled in the term's courses, and of them those with at least one "
-            "page view that week (web_logs are best-effort data).",
-            ("mart_student_risk_weekly",),
-            q.weekly_activity(con, term, min_cell),
+            f"Students enrolled per week, {term.name}",
+            "Per week of the term up to the data's day: students whose active or completed enrollment in one of the "
+            "term's courses covers part of the week (its effective dates: course, section or term). The enrollments "
+            "as they stand now: a student who dropped since is not counted in earlier weeks either.",
+            ("fct_enrollment_status",),
+            q.enrolled_by_week(con, term, min_cell),
             lambda rows: svg.lines(
-                _weeks(rows),
-                [
-                    svg.Series("enrolled", [float(r[1]) for r in rows]),
-                    svg.Series("active", [float(r[2]) for r in rows]),
-                ],
-                "Students enrolled and active per week",
+                [r[0].strftime("%m-%d") for r in rows],
+                [svg.Series("students enrolled", [float(r[1]) for r in rows])],
+                "Students enrolled per week",
+            ),
+        )
+    )
+    page.sections.append(
+        _section(
+            f"Students active per week, {term.name}",
+            "Per calendar week (Monday first) of the web_logs history the warehouse holds: students with at least "
+            "one page view in one of the term's courses (web_logs are best-effort data).",
+            ("fct_web_activity_daily",),
+            q.active_by_week(con, term, min_cell),
+            lambda rows: svg.lines(
+                [r[0].strftime("%m-%d") for r in rows],
+                [svg.Series("students with a page view", [float(r[1]) for r in rows])],
+                "Students active per week",
             ),
         )
     )

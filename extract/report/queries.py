@@ -118,7 +118,7 @@ def failed_batches(con: duckdb.DuckDBPyConnection) -> Rows:
 
 
 def enrollments_by_term(con: duckdb.DuckDBPyConnection, min_cell: int) -> Rows:
-    """(term, active student enrollments, students with any) per term that has dates."""
+    """(term, active student enrollments, distinct students) per term that has dates."""
     return _rows(
         con,
         """
@@ -132,15 +132,40 @@ def enrollments_by_term(con: duckdb.DuckDBPyConnection, min_cell: int) -> Rows:
     )
 
 
-def weekly_activity(con: duckdb.DuckDBPyConnection, term: Term, min_cell: int) -> Rows:
-    """(week in term, students enrolled, students with a page view, page views) in the term's courses."""
+def enrolled_by_week(con: duckdb.DuckDBPyConnection, term: Term, min_cell: int) -> Rows:
+    """(week start, students) per week of the term up to the data's day: students whose active or
+    completed enrollment in one of the term's courses covers part of the week (the enrollments as
+    they stand now: a student dropped since is not counted in earlier weeks either)."""
     return _rows(
         con,
         """
-        SELECT week_in_term, count(DISTINCT user_key),
-               count(DISTINCT user_key) FILTER (WHERE n_page_views_week > 0), sum(n_page_views_week)
-        FROM marts.mart_student_risk_weekly WHERE term_id = ?
-        GROUP BY week_in_term HAVING count(DISTINCT user_key) >= ? ORDER BY week_in_term
+        WITH t AS (
+            SELECT start_local_date AS first_day,
+                   least(coalesce(end_local_date, DATE '9999-12-31'),
+                         (SELECT max(data_as_of)::DATE FROM marts.fct_enrollment_status)) AS last_day
+            FROM marts.dim_term WHERE term_id = ?
+        ), w AS (SELECT unnest(generate_series(first_day, last_day, INTERVAL 7 DAY))::DATE AS week_start FROM t)
+        SELECT w.week_start, count(DISTINCT e.user_key)
+        FROM w JOIN marts.fct_enrollment_status e
+          ON e.term_id = ? AND e.is_student AND e.workflow_state IN ('active', 'completed')
+         AND coalesce(e.effective_start_at::DATE, w.week_start) < w.week_start + 7
+         AND (e.effective_end_at IS NULL OR e.effective_end_at::DATE >= w.week_start)
+        GROUP BY w.week_start HAVING count(DISTINCT e.user_key) >= ? ORDER BY w.week_start
+        """,
+        [term.term_id, term.term_id, min_cell],
+    )
+
+
+def active_by_week(con: duckdb.DuckDBPyConnection, term: Term, min_cell: int) -> Rows:
+    """(week start, students with a page view, page views) in the term's courses, per week of the
+    web_logs history the warehouse holds."""
+    return _rows(
+        con,
+        """
+        SELECT date_trunc('week', a.activity_date)::DATE AS week_start, count(DISTINCT a.user_key), sum(a.n_page_views)
+        FROM marts.fct_web_activity_daily a JOIN marts.dim_course c USING (course_id)
+        WHERE c.term_id = ? AND a.n_page_views > 0
+        GROUP BY week_start HAVING count(DISTINCT a.user_key) >= ? ORDER BY week_start
         """,
         [term.term_id, min_cell],
     )

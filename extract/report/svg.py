@@ -71,7 +71,7 @@ def hbar(labels: Sequence[str], values: Sequence[float], label: str, unit: str =
     """One horizontal bar per label, the value written at its end."""
     if not labels:
         raise ValueError("a chart needs at least one bar")
-    row, left, right = 20, min(260, 12 + 7 * max(len(s) for s in labels)), 70
+    row, left, right = 20, min(300, 16 + 8 * max(len(s) for s in labels)), 70
     height = 20 + row * len(labels)
     top = _nice_max(max(values))
     scale = (width - left - right) / top
