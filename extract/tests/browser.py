@@ -1,5 +1,5 @@
 """Headless Chromium driven over the DevTools protocol, for the tests that check a site as a person
-sees it (the dbt docs site: ``test_docs_site.py``; the report site: ``test_report_site.py``).
+sees it (the dbt docs site: ``test_docs_site.py``; the report site: ``test_marts_differential_demo.py``).
 
 The browser talks over a pipe (``--remote-debugging-pipe``: no port, no extra package). Chromium
 comes from ``scripts/chromium.sh`` (which installs Debian's package when it is missing); if it

@@ -160,6 +160,23 @@ def personal_values(truth: Truth, min_length: int = 6) -> set[str]:
     return values | {v for v in direct_identifiers(truth) if len(v) >= min_length}
 
 
+def values_in(text: str, values: set[str], width: int = 6) -> set[str]:
+    """The ``values`` (each at least ``width`` long) that occur in ``text``, in one pass over the text:
+    every ``width``-character window is looked up among the values' prefixes, and only those
+    candidates are compared whole (a value-by-value ``in`` over 300 k values takes half a minute)."""
+    by_prefix: dict[str, list[str]] = {}
+    for value in values:
+        if len(value) < width:
+            raise ValueError(f"{value!r} is shorter than {width}")
+        by_prefix.setdefault(value[:width], []).append(value)
+    found: set[str] = set()
+    for i in range(len(text) - width + 1):
+        for value in by_prefix.get(text[i : i + width], ()):
+            if text.startswith(value, i):
+                found.add(value)
+    return found
+
+
 def check_privacy(db: Path, truths: list[Truth]) -> None:
     tagged = _pii_column_names()
     assert {"name", "unique_id", "sis_user_id", "url_path", "session_key", "body", "message"} <= tagged

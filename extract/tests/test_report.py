@@ -15,6 +15,7 @@ from extract.report.pages import Page, Section, table_html
 from extract.report.site import MARKER, docs_href, render, write_site
 from extract.run import RunSummary, format_summary
 from extract.tests.dbt_helpers import ROOT
+from extract.tests.marts_differential import values_in
 
 HOSTILE = '<script>alert("x")</script> & Ö'
 
@@ -101,3 +102,12 @@ def test_the_round_summary_names_the_report_site() -> None:
     assert "report site: FAILED: OSError: disk full" in format_summary(failed) and not failed.ok
     skipped = RunSummary(report_skipped="no marts.mart_student_risk_weekly in x.duckdb")
     assert any(line.startswith("report site: not written") for line in format_summary(skipped)) and skipped.ok
+
+
+def test_the_privacy_scan_finds_every_planted_value_and_nothing_else() -> None:
+    text = "<td>Jane O&#x27;Brien</td><td>42</td> jane@example.edu/x"
+    values = {"Jane O&#x27;Brien", "jane@example.edu", "not-in-the-text", "Brien</td"}
+    assert values_in(text, values) == {"Jane O&#x27;Brien", "jane@example.edu", "Brien</td"}
+    assert values_in("", values) == set()
+    with pytest.raises(ValueError):
+        values_in(text, {"short"})
