@@ -63,9 +63,13 @@ def _section(
     title: str, definition: str, models: tuple[str, ...], rows: q.Rows, draw: Callable[[q.Rows], str]
 ) -> Section:
     """A chart section, or a note that there is nothing to draw (no rows, or every cell suppressed)."""
+    nothing = "No data yet, or every cell is below the minimum cell size."
     if not rows:
-        return Section(title, definition, models, empty="No data yet, or every cell is below the minimum cell size.")
-    return Section(title, definition, models, chart=draw(rows))
+        return Section(title, definition, models, empty=nothing)
+    try:
+        return Section(title, definition, models, chart=draw(rows))
+    except ValueError:  # rows, but every value in them unknown or suppressed
+        return Section(title, definition, models, empty=nothing)
 
 
 def _weeks(rows: q.Rows) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from extract.report import ReportResult, project_settings, svg
-from extract.report.pages import Page, Section, table_html
+from extract.report.pages import Page, Section, _section, table_html
 from extract.report.site import MARKER, docs_href, render, write_site
 from extract.run import RunSummary, format_summary
 from extract.tests.dbt_helpers import ROOT
@@ -111,3 +111,9 @@ def test_the_privacy_scan_finds_every_planted_value_and_nothing_else() -> None:
     assert values_in("", values) == set()
     with pytest.raises(ValueError):
         values_in(text, {"short"})
+
+
+def test_a_section_whose_values_are_all_suppressed_says_so_instead_of_failing() -> None:
+    drawn = _section("t", "d", ("m",), [("W1", None)], lambda rows: svg.lines(["W1"], [svg.Series("x", [None])], "l"))
+    assert drawn.chart is None and drawn.empty
+    assert _section("t", "d", ("m",), [], lambda rows: "never called").empty
