@@ -79,19 +79,26 @@ def _weeks(rows: q.Rows) -> list[str]:
 def pipeline_page(con: duckdb.DuckDBPyConnection) -> Page:
     page = Page("pipeline", "Pipeline health", "How current each synced table is, what each round landed, what failed.")
     fresh = q.freshness(con)
-    stalest = [r for r in fresh if r[1] is not None][:20]
-    page.sections.append(
-        _section(
-            "Freshness per table (20 stalest)",
-            "Hours between a table's watermark (the newest change cd2 has landed) and the newest watermark of any "
-            "table; 0 means as current as the freshest table. `cd2 status` shows the same state per table.",
-            (),
-            stalest,
-            lambda rows: svg.hbar(
-                [r[0] for r in rows], [float(r[1]) for r in rows], "Hours behind the freshest table", " h"
-            ),
-        )
+    bands = q.freshness_bands(con)
+    section = _section(
+        "Freshness per table",
+        "Tables by how far their watermark (the newest change cd2 has landed) lags the newest watermark of any "
+        "table; tables never synced have no watermark. The 20 stalest tables that lag are listed. `cd2 status` "
+        "shows every table with its wall-clock staleness.",
+        (),
+        bands,
+        lambda rows: svg.hbar([r[0] for r in rows], [float(r[1]) for r in rows], "Tables by lag behind the freshest"),
     )
+    lagging = [(t, hours, status) for t, hours, status, _ in fresh if hours is None or hours > 0][:20]
+    if lagging:
+        section = Section(
+            section.title,
+            section.definition,
+            section.models,
+            chart=section.chart,
+            table=table_html(("table", "hours behind", "last status"), lagging, "The stalest tables"),
+        )
+    page.sections.append(section)
     rounds = q.rows_per_round(con)
     page.sections.append(
         _section(

@@ -80,6 +80,25 @@ def freshness(con: duckdb.DuckDBPyConnection) -> Rows:
     return [(t, hours, status, one_line(error, limit=160) if error else "") for t, hours, status, error in rows]
 
 
+def freshness_bands(con: duckdb.DuckDBPyConnection) -> Rows:
+    """(lag band, tables) for the bands that have tables, freshest first."""
+    return _rows(
+        con,
+        """
+        WITH lag AS (
+            SELECT date_diff('second', watermark, max(watermark) OVER ()) / 3600.0 AS hours FROM cd2_meta.table_state
+        ), banded AS (
+            SELECT CASE WHEN hours IS NULL THEN 5 WHEN hours = 0 THEN 0 WHEN hours < 4 THEN 1
+                        WHEN hours < 24 THEN 2 WHEN hours < 168 THEN 3 ELSE 4 END AS band
+            FROM lag
+        )
+        SELECT ['as fresh as the freshest', 'under 4 h behind', '4 to 24 h behind', '1 to 7 days behind',
+                'over 7 days behind', 'never synced'][band + 1], count(*)
+        FROM banded GROUP BY band ORDER BY band
+        """,
+    )
+
+
 def newest_watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
     row = con.execute("SELECT max(watermark) FROM cd2_meta.table_state").fetchone()
     return row[0] if row else None

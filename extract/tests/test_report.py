@@ -8,9 +8,10 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from extract.report import ReportResult, project_settings, svg
+from extract.report import ReportResult, project_settings, queries, svg
 from extract.report.pages import Page, Section, _section, table_html
 from extract.report.site import MARKER, docs_href, render, write_site
 from extract.run import RunSummary, format_summary
@@ -117,3 +118,25 @@ def test_a_section_whose_values_are_all_suppressed_says_so_instead_of_failing() 
     drawn = _section("t", "d", ("m",), [("W1", None)], lambda rows: svg.lines(["W1"], [svg.Series("x", [None])], "l"))
     assert drawn.chart is None and drawn.empty
     assert _section("t", "d", ("m",), [], lambda rows: "never called").empty
+
+
+def test_freshness_bands_and_rounds_from_cd2_meta() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE SCHEMA cd2_meta; CREATE TABLE cd2_meta.table_state (watermark TIMESTAMP);"
+        "INSERT INTO cd2_meta.table_state VALUES ('2024-01-01 10:00'), ('2024-01-01 10:00'), ('2024-01-01 08:00'),"
+        "('2023-12-30 10:00'), (NULL), ('2023-12-01 00:00');"
+        "CREATE TABLE cd2_meta.batches (started_at TIMESTAMP, rows BIGINT, status VARCHAR);"
+        "INSERT INTO cd2_meta.batches VALUES ('2024-01-01 00:00', 100, 'committed'),"
+        "('2024-01-01 00:15', 50, 'failed'), ('2024-01-01 00:30', 5, 'committed'),"
+        "('2024-01-01 04:00', 7, 'committed'), ('2024-01-01 04:10', 1, 'committed')"
+    )
+    assert queries.freshness_bands(con) == [
+        ("as fresh as the freshest", 2),
+        ("under 4 h behind", 1),
+        ("1 to 7 days behind", 1),
+        ("over 7 days behind", 1),
+        ("never synced", 1),
+    ]
+    rounds = queries.rows_per_round(con)  # a pause of more than 20 minutes starts a round
+    assert [(r[1], r[2], r[3]) for r in rounds] == [(3, 155, 1), (2, 8, 0)]
