@@ -103,8 +103,8 @@ def pipeline_page(con: duckdb.DuckDBPyConnection) -> Page:
     page.sections.append(
         _section(
             "Rows landed per round",
-            f"Rows landed by the sync, per round (batches more than {q.ROUND_GAP_MINUTES} minutes apart start a new "
-            "round): snapshots first, then incrementals.",
+            "Rows landed by the sync, per round (a batch that starts when none is running and the sync has been "
+            f"idle more than {q.ROUND_IDLE_SECONDS} s starts a round): snapshots first, then incrementals.",
             (),
             rounds,
             lambda rows: svg.stacked_bars(

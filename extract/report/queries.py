@@ -18,9 +18,10 @@ import duckdb
 
 from extract.redact import one_line
 
-# Rounds are told apart by a pause of this many minutes between batches (a round's jobs start
-# within a few minutes of each other; rounds are hours apart).
-ROUND_GAP_MINUTES = 20
+# A batch starts a new round when no earlier batch was still running and the sync had been idle
+# this long: within a round's sync a table starts while others run; between two rounds come the
+# build and the schedule's pause (tens of seconds at the least).
+ROUND_IDLE_SECONDS = 30
 AT_RISK_LIMIT = 200
 REASONS = (
     ("is_low_score", "low score"),
@@ -111,10 +112,14 @@ def rows_per_round(con: duckdb.DuckDBPyConnection) -> Rows:
         f"""
         WITH b AS (
             SELECT started_at, rows, status,
-                   coalesce(date_diff('minute', lag(started_at) OVER (ORDER BY started_at), started_at)
-                            > {ROUND_GAP_MINUTES}, true) AS new_round
+                   max(coalesce(finished_at, started_at)) OVER (
+                       ORDER BY started_at, batch_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ) AS busy_until
             FROM cd2_meta.batches WHERE started_at IS NOT NULL
-        ), r AS (SELECT *, sum(new_round::INTEGER) OVER (ORDER BY started_at) AS round_no FROM b)
+        ), n AS (
+            SELECT *, coalesce(date_diff('second', busy_until, started_at) > {ROUND_IDLE_SECONDS}, true) AS new_round
+            FROM b
+        ), r AS (SELECT *, sum(new_round::INTEGER) OVER (ORDER BY started_at) AS round_no FROM n)
         SELECT min(started_at), count(*), coalesce(sum(rows), 0), count(*) FILTER (WHERE status <> 'committed')
         FROM r GROUP BY round_no ORDER BY round_no
         """,

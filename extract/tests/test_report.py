@@ -126,10 +126,15 @@ def test_freshness_bands_and_rounds_from_cd2_meta() -> None:
         "CREATE SCHEMA cd2_meta; CREATE TABLE cd2_meta.table_state (watermark TIMESTAMP);"
         "INSERT INTO cd2_meta.table_state VALUES ('2024-01-01 10:00'), ('2024-01-01 10:00'), ('2024-01-01 08:00'),"
         "('2023-12-30 10:00'), (NULL), ('2023-12-01 00:00');"
-        "CREATE TABLE cd2_meta.batches (started_at TIMESTAMP, rows BIGINT, status VARCHAR);"
-        "INSERT INTO cd2_meta.batches VALUES ('2024-01-01 00:00', 100, 'committed'),"
-        "('2024-01-01 00:15', 50, 'failed'), ('2024-01-01 00:30', 5, 'committed'),"
-        "('2024-01-01 04:00', 7, 'committed'), ('2024-01-01 04:10', 1, 'committed')"
+        "CREATE TABLE cd2_meta.batches (batch_id INTEGER, started_at TIMESTAMP, finished_at TIMESTAMP, rows BIGINT,"
+        " status VARCHAR);"
+        "INSERT INTO cd2_meta.batches VALUES (1, '2024-01-01 00:00', '2024-01-01 00:10', 100, 'committed'),"
+        "(2, '2024-01-01 00:05', '2024-01-01 00:20', 50, 'failed'),"  # still running when 3 starts, 5 minutes idle
+        "(3, '2024-01-01 00:15', '2024-01-01 00:16', 5, 'committed'),"
+        "(4, '2024-01-01 04:00:00', '2024-01-01 04:01:00', 7, 'committed'),"  # nothing running: a new round
+        "(5, '2024-01-01 04:00:30', '2024-01-01 04:00:40', 1, 'committed'),"
+        "(6, '2024-01-01 04:01:20', NULL, 2, 'running'),"  # idle 20 s only: the same round
+        "(7, '2024-01-01 04:02:00', '2024-01-01 04:02:05', 3, 'committed')"  # idle 40 s after 6 started: a new round
     )
     assert queries.freshness_bands(con) == [
         ("as fresh as the freshest", 2),
@@ -138,5 +143,5 @@ def test_freshness_bands_and_rounds_from_cd2_meta() -> None:
         ("over 7 days behind", 1),
         ("never synced", 1),
     ]
-    rounds = queries.rows_per_round(con)  # a pause of more than 20 minutes starts a round
-    assert [(r[1], r[2], r[3]) for r in rounds] == [(3, 155, 1), (2, 8, 0)]
+    rounds = queries.rows_per_round(con)
+    assert [(r[1], r[2], r[3]) for r in rounds] == [(3, 155, 1), (3, 10, 1), (1, 3, 0)]
