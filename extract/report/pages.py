@@ -17,6 +17,8 @@ import duckdb
 from extract.report import queries as q
 from extract.report import svg
 
+LAST_ROUNDS = 24  # rounds shown on the pipeline page (four days at one round every four hours)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -100,20 +102,31 @@ def pipeline_page(con: duckdb.DuckDBPyConnection) -> Page:
         )
     page.sections.append(section)
     rounds = q.rows_per_round(con)
-    page.sections.append(
-        _section(
+    section = _section(
+        "Rows landed per round",
+        "Rows landed by the sync, per round (a batch that starts when none is running and the sync has been "
+        f"idle more than {q.ROUND_IDLE_SECONDS} s starts a round): snapshots first, then incrementals. The last "
+        f"{LAST_ROUNDS} rounds; the table gives their figures (a snapshot dwarfs the incrementals in the chart).",
+        (),
+        rounds[-LAST_ROUNDS:],
+        lambda rows: svg.stacked_bars(
+            [r[0].strftime("%m-%d %H:%M") for r in rows],
+            [svg.Series("rows landed", [float(r[2]) for r in rows])],
             "Rows landed per round",
-            "Rows landed by the sync, per round (a batch that starts when none is running and the sync has been "
-            f"idle more than {q.ROUND_IDLE_SECONDS} s starts a round): snapshots first, then incrementals.",
-            (),
-            rounds,
-            lambda rows: svg.stacked_bars(
-                [r[0].strftime("%m-%d %H:%M") for r in rows],
-                [svg.Series("rows landed", [float(r[2]) for r in rows])],
-                "Rows landed per round",
-            ),
-        )
+        ),
     )
+    if rounds:
+        shown = [
+            (r[0].isoformat(sep=" ", timespec="seconds"), r[1], r[2], r[3]) for r in reversed(rounds[-LAST_ROUNDS:])
+        ]
+        section = Section(
+            section.title,
+            section.definition,
+            section.models,
+            chart=section.chart,
+            table=table_html(("round started (UTC)", "batches", "rows", "not committed"), shown, "Newest first"),
+        )
+    page.sections.append(section)
     failing = [(t, s, e) for t, _, s, e in fresh if s != "ok"]
     batches = q.failed_batches(con)
     newest = q.newest_watermark(con)
