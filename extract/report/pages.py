@@ -17,6 +17,9 @@ import duckdb
 from extract.report import queries as q
 from extract.report import svg
 
+# Outcomes and levels keep one colour each, bad in red (svg.PALETTE: Okabe & Ito, grey added).
+TIMELINESS = (("on time", "#009E73"), ("late", "#E69F00"), ("missing", "#D55E00"), ("excused", "#999999"))
+RISK_LEVELS = (("high", "#D55E00"), ("medium", "#E69F00"), ("low", "#56B4E9"), ("none", "#999999"))
 LAST_ROUNDS = 24  # rounds shown on the pipeline page (four days at one round every four hours)
 
 
@@ -220,10 +223,7 @@ def submissions_page(con: duckdb.DuckDBPyConnection, term: q.Term, min_cell: int
             q.weekly_timeliness(con, term, min_cell),
             lambda rows: svg.stacked_bars(
                 _weeks(rows),
-                [
-                    svg.Series(n, [float(r[i]) for r in rows])
-                    for i, n in enumerate(("on time", "late", "missing", "excused"), 1)
-                ],
+                [svg.Series(n, [float(r[i]) for r in rows], c) for i, (n, c) in enumerate(TIMELINESS, 1)],
                 "Due work by outcome per week",
             ),
         )
@@ -291,10 +291,7 @@ def grades_page(con: duckdb.DuckDBPyConnection, term: q.Term, min_cell: int) -> 
             q.risk_levels_by_week(con, term, min_cell),
             lambda rows: svg.stacked_bars(
                 _weeks(rows),
-                [
-                    svg.Series(n, [float(r[i]) for r in rows])
-                    for i, n in enumerate(("high", "medium", "low", "none"), 1)
-                ],
+                [svg.Series(n, [float(r[i]) for r in rows], c) for i, (n, c) in enumerate(RISK_LEVELS, 1)],
                 "Risk levels per week",
             ),
         )

@@ -21,6 +21,10 @@ FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 class Series:
     name: str
     values: Sequence[float | None]
+    colour: str | None = None  # default: the palette's, by the series' place
+
+    def fill(self, place: int) -> str:
+        return self.colour or PALETTE[place % len(PALETTE)]
 
 
 def _fmt(value: float) -> str:
@@ -56,13 +60,13 @@ def _open(width: int, height: int, label: str) -> str:
     )
 
 
-def _legend(names: Sequence[str], x: int, y: int) -> str:
+def _legend(series: Sequence[Series], x: int, y: int) -> str:
     parts = []
-    for i, name in enumerate(names):
+    for i, one in enumerate(series):
         left = x + i * 150
         parts.append(
-            f'<rect x="{left}" y="{y - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{left + 14}" y="{y}">{escape(name)}</text>'
+            f'<rect x="{left}" y="{y - 9}" width="10" height="10" fill="{one.fill(i)}"/>'
+            f'<text x="{left + 14}" y="{y}">{escape(one.name)}</text>'
         )
     return "".join(parts)
 
@@ -130,12 +134,12 @@ def stacked_bars(x_labels: Sequence[str], series: Sequence[Series], label: str, 
             h = height * value / top
             parts.append(
                 f'<rect class="mark" x="{left + i * step + 1:.1f}" y="{y0:.1f}" width="{max(step - 2, 1):.1f}" '
-                f'height="{h:.1f}" fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(name)} · '
+                f'height="{h:.1f}" fill="{one.fill(k)}"><title>{escape(name)} · '
                 f"{escape(one.name)}: {escape(_fmt(value))}</title></rect>"
             )
             base += value
     xs = [left + (i + 0.5) * step for i in range(len(x_labels))]
-    parts += [_x_axis(x_labels, xs, bottom), _legend([s.name for s in series], left, 290), "</svg>"]
+    parts += [_x_axis(x_labels, xs, bottom), _legend(series, left, 290), "</svg>"]
     return "".join(parts)
 
 
@@ -152,7 +156,7 @@ def lines(x_labels: Sequence[str], series: Sequence[Series], label: str, width: 
     xs = [left + (i + 0.5) * step for i in range(len(x_labels))]
     parts = [_open(width, 300, label), _y_axis(top, left, bottom, height, width)]
     for k, one in enumerate(series):
-        colour = PALETTE[k % len(PALETTE)]
+        colour = one.fill(k)
         runs: list[list[str]] = [[]]
         for x, value, name in zip(xs, one.values, x_labels, strict=True):
             if value is None:
@@ -169,5 +173,5 @@ def lines(x_labels: Sequence[str], series: Sequence[Series], label: str, width: 
             for run in runs
             if len(run) > 1
         ]
-    parts += [_x_axis(x_labels, xs, bottom), _legend([s.name for s in series], left, 290), "</svg>"]
+    parts += [_x_axis(x_labels, xs, bottom), _legend(series, left, 290), "</svg>"]
     return "".join(parts)
