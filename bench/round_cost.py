@@ -44,7 +44,7 @@ from extract.timeutil import iso_z  # noqa: E402
 
 # the interpreter running this script, on the checkout it lives in
 CD2 = [sys.executable, "-m", "extract.cli"]
-ROUND_LINE_PREFIXES = ("sync:", "current state:", "round:", "dbt ", "docs site:")
+ROUND_LINE_PREFIXES = ("sync:", "current state:", "round:", "dbt ", "docs site:", "report site:")
 
 
 def _env(url: str, work: Path) -> dict[str, str]:

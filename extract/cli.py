@@ -35,7 +35,7 @@ from extract.cli_options import (
 from extract.config import declared_settings
 from extract.failures import EXIT_USAGE, describe_failure
 
-RUN_SETTINGS = (*SYNC_SETTINGS, "publish", "dbt.target", "dbt.docs", "dbt.skip_unchanged", "dbt.unit_tests")
+RUN_SETTINGS = (*SYNC_SETTINGS, "publish", "report", "dbt.target", "dbt.docs", "dbt.skip_unchanged", "dbt.unit_tests")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -150,6 +150,29 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_settings(status, ("db", "lake", "cadence"))
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    report = _command(
+        sub,
+        "report:main",
+        "report",
+        help="write the static learning-analytics report site from the marts (read-only on the database)",
+        description="Pages of charts from the marts (pipeline health, enrollment and activity, submissions, grades, "
+        "the weekly at-risk list, course adoption), small cells suppressed, students by pseudonymous key only. "
+        "cd2 run writes it after the docs site.",
+    )
+    _add_settings(report, ("db",))
+    report.add_argument("--project-dir", type=Path, default=Path(), help="dbt project directory (and its cd2.yml)")
+    report.add_argument("--out", type=Path, default=None, help="folder of the site (default: <dbt target>/report)")
+    report.add_argument(
+        "--docs-url",
+        default="../static_index.html",
+        help="the docs site, as the report's pages link to it (default: ../static_index.html)",
+    )
+    report.add_argument(
+        "--without-student-rows",
+        action="store_true",
+        help="leave out the at-risk list (one row per student), e.g. for a copy published on GitHub Pages",
+    )
 
     listing = _command(sub, "api:list_tables", "list", help="list the tables the DAP API offers in a namespace")
     _add_settings(listing, API_SETTINGS)

@@ -32,6 +32,8 @@ secrets are read from the environment (or a file named by a flag) only, never fr
     publish: true                  # $CD2_PUBLISH, --no-publish; the read copy for BI tools, replaced
                                    # whole at the end of each round: true (<db stem>.read.duckdb
                                    # beside the db), a path, or false (none)
+    report: true                   # $CD2_REPORT, --no-report; the report site (<dbt target>/report)
+                                   # after the docs site
     dbt:
       target: null                 # $CD2_TARGET, --target; a profiles.yml target (default: local,
                                    # DuckDB); a postgres one builds over dap syncdb's tables, no sync
@@ -244,6 +246,16 @@ class RunConfig:
             "the read copy for BI tools and notebooks: true (beside the db), a path, or false (none)",
             env="CD2_PUBLISH",
             flag="--no-publish",
+            flag_value=False,
+        ),
+    )
+    report: bool = field(
+        default=True,
+        metadata=how(
+            BOOL,
+            "write the learning-analytics report site (<dbt target>/report) after the docs site",
+            env="CD2_REPORT",
+            flag="--no-report",
             flag_value=False,
         ),
     )

@@ -6,8 +6,8 @@
    ``dbt build``.
 4. A few rounds of: advance the institution's clock, ``cd2 run`` again (incremental sync, the
    build leaving out current-state tables with nothing new); the last round also builds the
-   docs site (``dbt docs generate --static``).
-5. Say where everything is.
+   docs site (``dbt docs generate --static``); every round writes the report site.
+5. Say where everything is, the report site last.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from extract.pseudonym import SECRET_ENV
+from extract.report import SITE_DIR
 from extract.run import dbt_target_dir
 from extract.schema import namespaces
 from extract.timeutil import iso_z
@@ -37,6 +38,7 @@ SUMMARY_PREFIXES = (
     "  test.",
     "freshness",
     "docs site:",
+    "report site:",
     "published for readers:",
 )
 
@@ -114,6 +116,7 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
             _cd2_run(server.url, config.client_id, config.client_secret, db, project_dir, docs=last)
 
     docs = dbt_target_dir(project_dir) / "static_index.html"
+    report = dbt_target_dir(project_dir) / SITE_DIR / "index.html"
     _say(f"[5/5] The last cd2 run also built the docs site: {docs}")
     _say("")
     _say(f"Demo finished in {time.monotonic() - started:.0f}s.")
@@ -128,6 +131,8 @@ def run_demo(profile: str = "demo", seed: int = 1, data_dir: Path | None = None,
     _say("  Ready questions: analyses/*.sql (dbt compile --select students_at_risk_this_week)")
     _say(f"  Sync status:   .venv/bin/cd2 status --db {db}")
     _say("  Fake API:      .venv/bin/cd2 fake-server --profile demo   (then point DAP_API_URL at it)")
+    # last, so that it is what the terminal shows when the demo ends
+    _say(f"  Report site:   {report.resolve()}   (open it in a browser; works offline)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``cd2 run``: sync, then ``dbt build``, then the docs site, in one process.
+"""``cd2 run``: sync, then ``dbt build``, then the docs site and the report site, in one process.
 
 DuckDB allows one writer per file, so the steps that use it run strictly one after the other and
 each closes its connection before the next opens one (dbt runs in-process through ``dbtRunner``).
@@ -13,7 +13,8 @@ Together a few seconds of fixed cost saved on every run.
 The whole round holds the writer lock (``extract.writer_lock``): DuckDB's own lock lapses between
 the sync's connection and dbt's, and another cd2 writer must not slip in there. Readers never open
 the working file: after the build and docs, the round publishes a copy for them
-(``extract.publish``), swapped in whole.
+(``extract.publish``), swapped in whole. Before that, once dbt has let go of the file, the round
+writes the report site (``extract.report``) from the marts it just built.
 The summary covers every step: tables synced, rows, models built, tests passed / warned /
 failed, and how fresh each namespace's data is. Any failure makes the exit code non-zero, but
 a sync failure of some tables still lets dbt build what did land.
@@ -39,11 +40,14 @@ from extract.config import DB_ENV, MEMORY_LIMIT_ENV, RunConfig
 from extract.dap.client import DapClient
 from extract.database import default_published_path, open_database
 from extract.docs_state import SITE, docs_key, forget_site, record_site, site_is_current
+from extract.failures import CannotStartError
 from extract.freshness import freshness_by_namespace
 from extract.lake.layout import LakeLayout
 from extract.lake.state import LakeState
 from extract.landing.diskfull import DiskFullError
 from extract.publish import Published, publish
+from extract.report import REPORT_NEEDS, SITE_DIR, ReportResult, build_report, project_settings
+from extract.report.queries import has_relation
 from extract.round_now import restamp
 from extract.round_plan import BUILT_KINDS, RoundPlan, mark_pending, nodes_of, plan_round
 from extract.round_tests import narrowed_tests, narrowed_to_no_row, recorded_marks
@@ -82,10 +86,18 @@ class RunSummary:
     docs_kept: bool = False  # the last round's site still describes the project (extract/docs_state.py)
     published: Published | None = None
     publish_error: str | None = None  # readers keep the previous round's copy
+    report: ReportResult | None = None  # the report site (extract/report)
+    report_skipped: str | None = None  # why there is no report this round (no marts built)
+    report_error: str | None = None  # the report could not be written: the round fails
 
     @property
     def ok(self) -> bool:
-        return (self.sync is None or self.sync.ok) and all(step.ok for step in self.dbt) and self.publish_error is None
+        return (
+            (self.sync is None or self.sync.ok)
+            and all(step.ok for step in self.dbt)
+            and self.publish_error is None
+            and self.report_error is None
+        )
 
 
 def select_tables(client: DapClient, config: RunConfig) -> list[str]:
@@ -386,6 +398,8 @@ def run_all(
             summary = _round(client, config, reporter, project_dir, skip_sync, published)
         finally:
             close_dbt_duckdb()
+        if config.report and any(step.command == "build" for step in summary.dbt):
+            write_report(summary, config.db, project_dir)
         # Whole rounds only: a round whose build never ran (the parse failed) leaves readers where they were.
         if published is not None and any(step.command == "build" for step in summary.dbt):
             try:
@@ -397,6 +411,24 @@ def run_all(
             else:
                 log.info("published %s for readers by %s", summary.published.path, summary.published.method)
     return summary
+
+
+def write_report(summary: RunSummary, db: Path, project_dir: Path) -> None:
+    """The report site from the marts just built, into ``<dbt target>/report``; into ``summary``.
+    Runs once dbt has closed the file (its connection would clash with this one). A round that
+    built no marts (a narrow ``dbt.select``) writes none and says so."""
+    try:
+        con = open_database(db, read_only=True)
+        try:
+            if not has_relation(con, "marts", REPORT_NEEDS):
+                summary.report_skipped = f"no marts.{REPORT_NEEDS} in {db}"
+                return
+            project, min_cell = project_settings(project_dir)
+            summary.report = build_report(con, dbt_target_dir(project_dir) / SITE_DIR, project, min_cell)
+        finally:
+            con.close()
+    except (OSError, duckdb.Error, ValueError, KeyError, LookupError, CannotStartError) as exc:
+        summary.report_error = f"{type(exc).__name__}: {exc}"
 
 
 def close_dbt_duckdb() -> None:
@@ -582,6 +614,15 @@ def format_summary(summary: RunSummary) -> list[str]:
     if summary.docs_path is not None:
         kept = " (kept: no code or schema change since it was built)" if summary.docs_kept else ""
         lines.append(f"docs site: {summary.docs_path}{kept}")
+    if summary.report is not None:
+        report = summary.report
+        lines.append(
+            f"report site: {report.path} ({report.pages} pages, {report.charts} charts in {report.seconds:,.1f}s)"
+        )
+    if summary.report_skipped is not None:
+        lines.append(f"report site: not written ({summary.report_skipped})")
+    if summary.report_error is not None:
+        lines.append(f"report site: FAILED: {summary.report_error}")
     if summary.published is not None:
         copy = summary.published
         size = f"{copy.bytes / 1e9:,.1f} GB" if copy.bytes >= 1e9 else f"{copy.bytes / 1e6:,.1f} MB"

@@ -111,13 +111,85 @@ def _pii_column_names() -> set[str]:
     return names
 
 
+def direct_identifiers(truth: Truth) -> set[str]:
+    """The institution's direct identifiers: every user's name, login (unique_id) and SIS id."""
+    identifiers = {u["name"] for u in truth.rows("users") if u.get("name")}
+    identifiers |= {p[c] for p in truth.rows("pseudonyms") for c in ("unique_id", "sis_user_id") if p.get(c)}
+    assert identifiers
+    return identifiers
+
+
+# Where the personal columns of the project's policy (`meta.pii` in models/staging and models/pii,
+# quasi-identifiers aside) come from in CD2: the staging model's own table and column, except these.
+_PII_SOURCES = {"pii_users": "users", "pii_logins": "pseudonyms"}
+# Staging columns derived from a raw one (reduced IPs, stripped URLs, hashed sessions): the raw column.
+_RAW_COLUMN = {
+    "url_path": "url",
+    "remote_ip_prefix": "remote_ip",
+    "session_key": "session_id",
+    "user_agent_class": "user_agent",
+    "current_login_ip_prefix": "current_login_ip",
+    "last_login_ip_prefix": "last_login_ip",
+}
+# In the policy (user_needs §4) but not modelled, so untagged: e-mail addresses and phone numbers.
+_UNTAGGED_PERSONAL = {"communication_channels": {"path"}}
+
+
+def _pii_columns_by_table() -> dict[str, set[str]]:
+    """CD2 table (``web_logs`` for canvas_logs) → its columns the project tags as personal."""
+    found: dict[str, set[str]] = {t: set(c) for t, c in _UNTAGGED_PERSONAL.items()}
+    for path in [*(ROOT / "models" / "staging").rglob("_*__models.yml"), *(ROOT / "models" / "pii").glob("*.yml")]:
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            name = str(model["name"])
+            if name.startswith("stg_canvas_logs__"):
+                table = "web_logs"
+            elif name.startswith("stg_canvas__"):
+                table = name.removeprefix("stg_canvas__")
+            elif name in _PII_SOURCES:
+                table = _PII_SOURCES[name]
+            else:
+                continue  # catalog: the truth holds canvas only
+            for column in model.get("columns", []):
+                klass = (column.get("config") or {}).get("meta", {}).get("pii") or column.get("meta", {}).get("pii")
+                if klass and klass != "quasi_identifier":
+                    found.setdefault(table, set()).add(_RAW_COLUMN.get(column["name"], column["name"]))
+    return found
+
+
+def personal_values(truth: Truth, min_length: int = 6) -> set[str]:
+    """Every text value, at least ``min_length`` long, of every personal column of the institution
+    (``_pii_columns_by_table``): names, logins, SIS ids, e-mail addresses, IPs, URLs, free text.
+    Shorter values ("Yes", a one-word title) would match ordinary words."""
+    values: set[str] = set()
+    for table, columns in _pii_columns_by_table().items():
+        rows = truth.web_logs if table == "web_logs" else truth.tables.get(table, [])
+        for row in rows:
+            values.update(v for c in columns if isinstance(v := row.get(c), str) and len(v) >= min_length)
+    return values | {v for v in direct_identifiers(truth) if len(v) >= min_length}
+
+
+def values_in(text: str, values: set[str], width: int = 6) -> set[str]:
+    """The ``values`` (each at least ``width`` long) that occur in ``text``, in one pass over the text:
+    every ``width``-character window is looked up among the values' prefixes, and only those
+    candidates are compared whole (a value-by-value ``in`` over 300 k values takes half a minute)."""
+    by_prefix: dict[str, list[str]] = {}
+    for value in values:
+        if len(value) < width:
+            raise ValueError(f"{value!r} is shorter than {width}")
+        by_prefix.setdefault(value[:width], []).append(value)
+    found: set[str] = set()
+    for i in range(len(text) - width + 1):
+        for value in by_prefix.get(text[i : i + width], ()):
+            if text.startswith(value, i):
+                found.add(value)
+    return found
+
+
 def check_privacy(db: Path, truths: list[Truth]) -> None:
     tagged = _pii_column_names()
     assert {"name", "unique_id", "sis_user_id", "url_path", "session_key", "body", "message"} <= tagged
     truth = truths[-1]
-    identifiers = {u["name"] for u in truth.rows("users") if u.get("name")}
-    identifiers |= {p[c] for p in truth.rows("pseudonyms") for c in ("unique_id", "sis_user_id") if p.get(c)}
-    assert identifiers
+    identifiers = direct_identifiers(truth)
     con = duckdb.connect(str(db), read_only=True)
     try:
         columns = con.execute(

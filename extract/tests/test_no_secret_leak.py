@@ -1,6 +1,7 @@
 """No secret anywhere: known secret values, a live access token and a live signed URL, echoed back by
 the API in its error texts, appear in no output stream, log, ``target/`` artifact, docs page or
-database file after a sync, a failing sync, a round with the docs site and ``cd2 status``.
+database file after a sync, a failing sync, a round with the docs site (and the report site, whose
+pipeline page shows the failing tables' errors) and ``cd2 status``.
 
 The API's echo is made real: the fake fails two tables with error messages that carry the client
 secret, a bearer token it issued and a pre-signed URL it issued. The test also checks that those
@@ -140,6 +141,9 @@ def test_no_secret_in_any_output_log_artifact_or_database(tmp_path: Path) -> Non
         if p.is_file() and "store" not in p.parts and "synth" not in p.parts and p.name != "secret.txt"
     ]
     assert any(p.name == "static_index.html" for p in files)
+    # the report site's pipeline page shows the failing tables' last errors (redacted)
+    pipeline = next((p for p in files if p.name == "pipeline.html"), None)
+    assert pipeline is not None and "echo: secret=" in pipeline.read_text(encoding="utf-8")
     assert any(p.suffix == ".log" for p in files)
     found: dict[str, list[str]] = {}
     for name, value in secrets.items():
