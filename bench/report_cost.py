@@ -14,7 +14,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from code_version import cd2_code_version  # noqa: E402
-from round_cost import CD2, _cd2_run, _copy, _env, _fresh_live, _prerender, _watermarks  # noqa: E402
+from round_cost import CD2, _cd2_run, _copy, _env, _fresh_live, _prerender, _watermarks, round_arguments  # noqa: E402
 from vs_dap_client import server_config, timed, utc_stamp  # noqa: E402
 
 from extract.fake_dap import FakeDapServer  # noqa: E402
@@ -44,14 +43,7 @@ def _report_seconds(lines: list[str]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="demo")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--hours", type=float, default=6.0, help="how far the institution moves for the round")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "bench-report")
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    args = round_arguments(__doc__, ROOT / ".cache" / "bench-report")
 
     pristine = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
     work = args.work / f"{args.profile}-seed{args.seed}"

@@ -133,15 +133,20 @@ def _fresh_live(pristine: Institution, live: Path) -> Institution:
     return Institution.open(live / "institution")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def round_arguments(description: str | None, work: Path) -> argparse.Namespace:
+    """The command line of a bench that times rounds of one institution (this script, report_cost.py)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hours", type=float, default=6.0, help="how far the institution moves for the round")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "bench-round")
+    parser.add_argument("--work", type=Path, default=work)
     parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = round_arguments(__doc__, ROOT / ".cache" / "bench-round")
 
     pristine = ensure_generated(args.profile, args.seed, progress=lambda m: print(f"  {m}", flush=True))
     work = args.work / f"{args.profile}-seed{args.seed}"
