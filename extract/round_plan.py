@@ -18,6 +18,13 @@ hook ``cd2_record_round_built`` removes those that succeeded; a model that faile
 after a failure upstream, or whose round was killed is built again next round even when its
 inputs did not change again.
 
+*Standing views*: a view whose inputs changed need not be created again: it is a query, and it
+reads its inputs as they are whenever it is read. The round leaves it standing and runs only its
+tests, unless its columns could change: it is new or pending, it reads a source itself, or a
+current-state model upstream merges a batch of another schema version (``same_shape_models``).
+The code cannot change in a selective round (see below). What follows a standing view is built
+as if the view had been.
+
 *Now*: ``int_core__as_of`` reads the watermarks, so it changes every round; a model that reads
 it only for its stamp or its local day counts it as unchanged while that holds
 (``extract/round_now.py``), and a left-out model downstream of it is restamped before dbt starts.
@@ -37,6 +44,7 @@ import duckdb
 
 from extract.database import open_database
 from extract.round_now import NOW_MODEL, Now, Stamped, bucket_of, built_with, create_table, read_now, same_bucket
+from extract.unchanged import same_shape_models
 
 CURRENT_STATE_TAG = "cd2_current_state"
 PENDING_TABLE = "cd2_meta.round_pending"
@@ -56,6 +64,7 @@ class Node:
     current_state: bool
     parents: tuple[str, ...]  # unique ids: models, seeds, snapshots, sources
     now_bucket: str | None = None  # meta cd2_now (extract/round_now.py)
+    view: bool = False
 
 
 @dataclass
@@ -64,6 +73,7 @@ class RoundPlan:
 
     build: list[str] | None
     fresh: list[str] = field(default_factory=list)  # left out: nothing they read changed
+    standing: list[str] = field(default_factory=list)  # views whose inputs changed: only their tests run
     why_everything: str | None = None
     now: Now | None = None  # the round's now (int_core__as_of after the sync)
     built_now: dict[str, Now] = field(default_factory=dict)  # the now each model was last built with
@@ -91,6 +101,7 @@ def nodes_of(manifest: Any) -> dict[str, Node]:
             current_state=CURRENT_STATE_TAG in node.tags,
             parents=tuple(getattr(node.depends_on, "nodes", ())),  # a seed depends on macros only
             now_bucket=bucket_of(getattr(node.config, "meta", None) or {}, node.name),
+            view=node.config.materialized == "view",
         )
     return found
 
@@ -140,6 +151,44 @@ def fresh_nodes(
     return {unique_id for unique_id in nodes if fresh(unique_id)}
 
 
+def standing_views(
+    nodes: Mapping[str, Node],
+    changed: Iterable[str],
+    existing: set[tuple[str, str]],
+    pending: set[str],
+    same_shape: set[str],
+) -> set[str]:
+    """Unique ids of the ``changed`` views a round can leave standing (see the module's
+    docstring). ``same_shape``: names of the current-state models whose columns the round keeps."""
+    memo: dict[str, bool] = {}
+
+    def shape_kept(unique_id: str) -> bool:
+        """Whether the columns of every current-state model at or above the node hold."""
+        if unique_id not in memo:
+            memo[unique_id] = False
+            node = nodes.get(unique_id)
+            if node is None:  # a source read by a model other than a current-state one: the project's own tables
+                memo[unique_id] = True
+            elif node.current_state:
+                memo[unique_id] = node.name in same_shape
+            else:
+                memo[unique_id] = all(shape_kept(parent) for parent in node.parents)
+        return memo[unique_id]
+
+    standing: set[str] = set()
+    for unique_id in changed:
+        node = nodes[unique_id]
+        if (
+            node.view
+            and node.name not in pending
+            and (node.schema.lower(), node.relation.lower()) in existing
+            and all(parent in nodes for parent in node.parents)  # a view over a source is created again
+            and shape_kept(unique_id)
+        ):
+            standing.add(unique_id)
+    return standing
+
+
 def downstream_of_now(nodes: Mapping[str, Node]) -> set[str]:
     """Unique ids of the nodes that read ``int_core__as_of``, directly or through other nodes."""
     memo: dict[str, bool] = {}
@@ -176,6 +225,7 @@ def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code
             ).fetchall()
         }
         pending = _pending(con)
+        same_shape = same_shape_models(con)
         now_node = next((node for node in nodes.values() if node.name == NOW_MODEL), None)
         now = read_now(con, now_node.schema, now_node.relation) if now_node else None
         built_now = built_with(con)
@@ -184,7 +234,9 @@ def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code
     if pending is None:
         return RoundPlan(None, why_everything="no record of which models are due (a first selective round)")
     fresh = fresh_nodes(nodes, unchanged_current_state, existing, pending, now, built_now)
-    build = sorted(node.name for uid, node in nodes.items() if uid not in fresh and not node.ephemeral)
+    changed = [uid for uid, node in nodes.items() if uid not in fresh and not node.ephemeral]
+    standing = standing_views(nodes, changed, existing, pending, same_shape) if same_shape is not None else set()
+    build = sorted(nodes[uid].name for uid in changed if uid not in standing)
     after_now = downstream_of_now(nodes)
     stamped = [
         Stamped(node.name, node.schema, node.relation)
@@ -192,7 +244,12 @@ def plan_round(db: Path, manifest: Any, unchanged_current_state: list[str], code
         if uid in fresh and uid in after_now and not node.ephemeral
     ]
     return RoundPlan(
-        build, fresh=sorted(nodes[uid].name for uid in fresh), now=now, built_now=built_now, stamped=stamped
+        build,
+        fresh=sorted(nodes[uid].name for uid in fresh),
+        standing=sorted(nodes[uid].name for uid in standing),
+        now=now,
+        built_now=built_now,
+        stamped=stamped,
     )
 
 

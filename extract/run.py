@@ -296,7 +296,8 @@ def round_selection(
 ) -> Iterator[list[str]]:
     """The selection arguments of a round's build. Without a plan (build everything): none. With
     one: ``--select`` of the models to build, and dbt's default (eager) test selection runs every
-    test touching one of them, relationship tests to a fresh model included. Under the user's own
+    test touching one of them, relationship tests to a fresh model included, and every test touching
+    a view the plan leaves standing (its inputs changed). Under the user's own
     ``dbt.select`` (built with cautious test selection), the fresh models are excluded instead.
     ``idle_tests`` (unique ids: tests narrowed to no row, ``extract.round_tests``) are left out."""
     if plan.build is None:
@@ -311,9 +312,22 @@ def round_selection(
                 left_out += [f"tag:{UNCHANGED_TAG}"] if tagged else []
                 yield ["--exclude", *left_out] if left_out else []
             return
-        with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS):
+        standing_tests = tests_of(manifest, plan.standing)
+        with tagging(manifest, plan.build, ROUND_TAG, BUILT_KINDS), _tagged(standing_tests, ROUND_TAG):
             # nothing to build still selects by the tag: dbt then runs no node
             yield ["--select", f"tag:{ROUND_TAG}", *(["--exclude", *left_out] if left_out else [])]
+
+
+def tests_of(manifest: Any, models: Sequence[str]) -> list[Any]:
+    """The data tests of the parsed manifest that read any of the models named ``models``."""
+    if not models:
+        return []
+    ids = {uid for uid, node in manifest.nodes.items() if node.resource_type == "model" and node.name in set(models)}
+    return [
+        node
+        for node in manifest.nodes.values()
+        if node.resource_type == "test" and ids.intersection(getattr(getattr(node, "depends_on", None), "nodes", ()))
+    ]
 
 
 def run_dbt(
@@ -504,7 +518,9 @@ def _round(
     # a round that builds everything (new code, first build, --build-all) tests every row
     narrowed = tested if summary.plan.build is not None else {}
     summary.narrowed_tests = len(narrowed)
-    idle = narrowed_to_no_row(manifest, narrowed, set(summary.plan.build or ())) if manifest and narrowed else []
+    # a standing view's rows changed like a built model's
+    read_anew = {*(summary.plan.build or ()), *summary.plan.standing}
+    idle = narrowed_to_no_row(manifest, narrowed, read_anew) if manifest and narrowed else []
     summary.idle_tests = len(idle)
     with (
         round_selection(manifest, summary.plan, config.dbt.select, idle) as selection,
@@ -591,6 +607,11 @@ def format_summary(summary: RunSummary) -> list[str]:
             lines.append(
                 f"round: {len(plan.build)} models and seeds to build, {len(plan.fresh)} left out "
                 "(nothing they read changed)"
+            )
+        if plan.standing:
+            lines.append(
+                f"round: {len(plan.standing)} views left standing (a view reads its inputs when queried): "
+                "only their tests run"
             )
         if summary.restamped:
             lines.append(

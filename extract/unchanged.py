@@ -105,6 +105,31 @@ def unchanged_models(db: Path, project_dir: Path, fingerprint: str | None = None
     return [model_name(ns, table) for ns, table in rows]
 
 
+def same_shape_models(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    """Current-state models (dbt names) whose next merge keeps their columns: the relation exists,
+    a merge is recorded and no committed batch after it brings another schema version. None when
+    nothing is recorded yet (then no column set is known to hold)."""
+    try:
+        rows = con.execute(
+            """
+            SELECT m.namespace, m.table_name
+            FROM cd2_meta.model_state AS m
+            JOIN information_schema.tables AS t
+                ON t.table_schema = m.namespace AND t.table_name = m.table_name
+                AND t.table_catalog = current_database()
+            WHERE m.batch_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM cd2_meta.batches AS b
+                WHERE b.namespace = m.namespace AND b.table_name = m.table_name
+                    AND b.status = 'committed' AND b.batch_id > m.batch_id
+                    AND b.schema_version IS DISTINCT FROM m.schema_version
+            )
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        return None
+    return {model_name(ns, table) for ns, table in rows}
+
+
 def dbt_vars(project_dir: Path, fingerprint: str | None = None) -> str:
     """``--vars`` for the build: the on-run-end hook stores the fingerprint when every node succeeded."""
     return json.dumps({"cd2_code_fingerprint": fingerprint or code_fingerprint(project_dir)})

@@ -10,12 +10,19 @@ import duckdb
 import pytest
 
 from extract import docs_state
-from extract.round_plan import Node, RoundPlan, fresh_nodes, mark_pending, nodes_of, plan_round
+from extract.round_plan import Node, RoundPlan, fresh_nodes, mark_pending, nodes_of, plan_round, standing_views
 from extract.run import ROUND_TAG, UNCHANGED_TAG, round_selection
-from extract.unchanged import code_fingerprint
+from extract.unchanged import code_fingerprint, same_shape_models
 
 
-def _node(name: str, *parents: str, current_state: bool = False, ephemeral: bool = False, kind: str = "model") -> Node:
+def _node(
+    name: str,
+    *parents: str,
+    current_state: bool = False,
+    ephemeral: bool = False,
+    kind: str = "model",
+    view: bool = False,
+) -> Node:
     return Node(
         unique_id=f"{kind}.cd2.{name}",
         kind=kind,
@@ -25,6 +32,7 @@ def _node(name: str, *parents: str, current_state: bool = False, ephemeral: bool
         ephemeral=ephemeral,
         current_state=current_state,
         parents=parents,
+        view=view,
     )
 
 
@@ -150,6 +158,83 @@ def test_round_selection_selects_the_plan_or_excludes_the_fresh_under_a_user_sel
     with round_selection(manifest, RoundPlan(None, why_everything="x"), None) as args:
         assert args == []
     assert all(ROUND_TAG not in n.tags and UNCHANGED_TAG not in n.tags for n in manifest.nodes.values())
+
+
+# canvas__a -> stg_a (view) -> int_a (view) -> mart_a (table) -> rpt_a (view); canvas__b -> stg_b (view)
+VIEWS = {
+    n.unique_id: n
+    for n in (
+        _node("canvas__a", "source.cd2.raw.a", current_state=True),
+        _node("canvas__b", "source.cd2.raw.b", current_state=True),
+        _node("stg_a", "model.cd2.canvas__a", view=True),
+        _node("int_a", "model.cd2.stg_a", view=True),
+        _node("mart_a", "model.cd2.int_a"),
+        _node("rpt_a", "model.cd2.mart_a", view=True),
+        _node("stg_b", "model.cd2.canvas__b", view=True),
+        _node("now", "source.cd2.meta.table_state", view=True),
+    )
+}
+
+
+def _standing(same_shape: set[str], pending: AbstractSet[str] = frozenset(), missing: str | None = None) -> set[str]:
+    existing = {("s", n.relation) for n in VIEWS.values()} - {("s", missing)}
+    return {VIEWS[uid].name for uid in standing_views(VIEWS, list(VIEWS), existing, set(pending), same_shape)}
+
+
+def test_a_changed_view_stands_while_every_current_state_model_above_it_keeps_its_columns() -> None:
+    assert _standing({"canvas__a", "canvas__b"}) == {"stg_a", "int_a", "rpt_a", "stg_b"}  # tables are built
+    # canvas__a merges a batch of a new schema version: every view below it is created again, even
+    # one below a table built in between; stg_b stands
+    assert _standing({"canvas__b"}) == {"stg_b"}
+    assert _standing(set()) == set()
+
+
+def test_a_view_over_a_source_a_new_view_or_a_pending_one_is_created_again() -> None:
+    assert "now" not in _standing({"canvas__a", "canvas__b"})  # its columns follow a table outside dbt
+    assert _standing({"canvas__a", "canvas__b"}, pending={"int_a"}) == {"stg_a", "rpt_a", "stg_b"}
+    assert _standing({"canvas__a", "canvas__b"}, missing="stg_b") == {"stg_a", "int_a", "rpt_a"}
+
+
+def test_same_shape_models_are_those_whose_next_batches_keep_their_schema_version(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "cd2.duckdb"))
+    assert same_shape_models(con) is None  # nothing recorded: no column set is known to hold
+    con.execute("CREATE SCHEMA cd2_meta")
+    con.execute("CREATE SCHEMA canvas")
+    for table in ("rows_only", "new_version", "version_uncommitted", "never_merged", "no_relation"):
+        if table != "no_relation":
+            con.execute(f"CREATE TABLE canvas.{table} (id INTEGER)")
+    con.execute(
+        "CREATE TABLE cd2_meta.model_state "
+        "(namespace VARCHAR, table_name VARCHAR, batch_id INTEGER, schema_version INTEGER)"
+    )
+    con.execute(
+        "INSERT INTO cd2_meta.model_state VALUES ('canvas', 'rows_only', 3, 1), ('canvas', 'new_version', 3, 1), "
+        "('canvas', 'version_uncommitted', 3, 1), ('canvas', 'never_merged', NULL, NULL), "
+        "('canvas', 'no_relation', 3, 1)"
+    )
+    con.execute(
+        "CREATE TABLE cd2_meta.batches "
+        "(namespace VARCHAR, table_name VARCHAR, batch_id INTEGER, status VARCHAR, schema_version INTEGER)"
+    )
+    con.execute(
+        "INSERT INTO cd2_meta.batches VALUES ('canvas', 'rows_only', 4, 'committed', 1), "
+        "('canvas', 'new_version', 2, 'committed', 0), ('canvas', 'new_version', 4, 'committed', 2), "
+        "('canvas', 'version_uncommitted', 4, 'failed', 2)"
+    )
+    assert same_shape_models(con) == {"canvas__rows_only", "canvas__version_uncommitted"}
+    con.close()
+
+
+def test_the_tests_of_a_standing_view_run_though_the_view_is_not_built() -> None:
+    manifest = _manifest()
+    manifest.nodes["test.cd2.not_null_int_ab"] = SimpleNamespace(
+        resource_type="test", name="not_null_int_ab", tags=[], depends_on=SimpleNamespace(nodes=["model.cd2.int_ab"])
+    )
+    plan = RoundPlan(["mart"], standing=["int_ab"])
+    with round_selection(manifest, plan, None) as args:
+        assert args == ["--select", f"tag:{ROUND_TAG}"]
+        assert sorted(n.name for n in manifest.nodes.values() if ROUND_TAG in n.tags) == ["mart", "not_null_int_ab"]
+    assert all(ROUND_TAG not in n.tags for n in manifest.nodes.values())
 
 
 def test_the_code_fingerprint_follows_models_macros_and_the_pseudonym_secret(
