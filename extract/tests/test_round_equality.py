@@ -14,8 +14,8 @@ daily grades, weekly risk) keep their earlier days in the copy too and rebuild t
 Rounds after the first must be selective (``extract/round_plan.py``): the test fails if a round
 rebuilt everything, so the equality is not bought by building it all. Views whose inputs changed
 are left standing (not created again) while the columns above them hold: the test checks that
-some rounds did so and ran their tests, and that the schema bump created the views below
-``canvas.courses`` again.
+some rounds did so and ran their tests, and that the round landing the bumped schema version of
+``canvas.courses`` created the views below it again.
 
 ``tiny`` in ``make test``; ``CD2_ROUNDS_PROFILE=demo`` runs it on ``demo`` (``make rounds-demo``,
 the weekly scheduled workflow).
@@ -100,6 +100,20 @@ def _built_and_tested(target: Path) -> tuple[set[str], set[str]]:
     return built, tested
 
 
+def _schema_version(db: Path, table: str) -> int:
+    """The newest schema version of ``canvas.<table>`` a committed batch brought."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT max(schema_version) FROM cd2_meta.batches "
+            "WHERE namespace = 'canvas' AND table_name = ? AND status = 'committed'",
+            [table],
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
     listed = ", ".join(f"'{s}'" for s in BUILT_SCHEMAS)
     rows = con.execute(
@@ -163,6 +177,8 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
     selective_rounds = 0
     restamped_rounds = 0
     standing_rounds = 0
+    bumped_rounds = 0
+    courses_version = 0
     with serving(institution) as server:
         for number, (what, change) in enumerate(ROUNDS):
             change(server)
@@ -184,8 +200,11 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
                 if re.search(r"round: [1-9]\d* views left standing", output):
                     standing_rounds += 1
                     assert {m for m in tested if m.startswith("stg_")} - built_models, (what, sorted(tested))
-                if what == "schema bump":  # new columns above: the views below are created again
+                # the round that lands the bumped version (it starts just after the bump's round)
+                if _schema_version(db, "courses") > courses_version:
+                    bumped_rounds += 1  # new columns above: the views below are created again
                     assert {"stg_canvas__courses", "int_enrollment__effective_enrollments"} <= built_models, what
+            courses_version = _schema_version(db, "courses")
             shutil.rmtree(full.db.parent, ignore_errors=True)
             full.db.parent.mkdir()
             shutil.copyfile(db, full.db)
@@ -197,6 +216,7 @@ def test_every_round_equals_a_full_rebuild(tmp_path: Path) -> None:
     assert selective_rounds == len(ROUNDS) - 1
     assert restamped_rounds, "no round kept a model that reads now only for its stamp"
     assert standing_rounds >= 3, f"views stood in {standing_rounds} rounds"
+    assert bumped_rounds == 1, bumped_rounds
     assert not failures, "\n".join(failures[:40])
     # the comparison means something: the marts hold rows and the late requests reached them
     counts = _row_counts(db, ("marts.fct_web_session", "marts.fct_submission", "marts.mart_student_risk_weekly"))
