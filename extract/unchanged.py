@@ -80,54 +80,49 @@ def unchanged_models(db: Path, project_dir: Path, fingerprint: str | None = None
         return []
     con = open_database(db, read_only=True, allow_foreign=True)
     try:
-        rows = con.execute(
-            """
-            SELECT m.namespace, m.table_name
-            FROM cd2_meta.model_state AS m
-            JOIN information_schema.tables AS t
-                ON t.table_schema = m.namespace AND t.table_name = m.table_name
-                AND t.table_catalog = current_database()
-            WHERE m.namespace IN (SELECT DISTINCT namespace FROM cd2_meta.batches)
-            AND NOT EXISTS (
-                SELECT 1 FROM cd2_meta.batches AS b
-                WHERE b.namespace = m.namespace AND b.table_name = m.table_name
-                    AND b.status = 'committed' AND b.batch_id > coalesce(m.batch_id, -1)
-                    AND (b.kind = 'snapshot' OR coalesce(b.rows, 0) > 0
-                         OR b.schema_version IS DISTINCT FROM m.schema_version)
-            )
-            ORDER BY 1, 2
-            """
-        ).fetchall()
-    except duckdb.CatalogException:
-        return []  # nothing recorded yet: build everything
+        found = _merged_without_later(
+            con,
+            "m.namespace IN (SELECT DISTINCT namespace FROM cd2_meta.batches)",
+            "b.kind = 'snapshot' OR coalesce(b.rows, 0) > 0 OR b.schema_version IS DISTINCT FROM m.schema_version",
+        )
     finally:
         con.close()
-    return [model_name(ns, table) for ns, table in rows]
+    return found or []  # None: nothing recorded yet, build everything
 
 
 def same_shape_models(con: duckdb.DuckDBPyConnection) -> set[str] | None:
     """Current-state models (dbt names) whose next merge keeps their columns: the relation exists,
     a merge is recorded and no committed batch after it brings another schema version. None when
     nothing is recorded yet (then no column set is known to hold)."""
+    found = _merged_without_later(con, "m.batch_id IS NOT NULL", "b.schema_version IS DISTINCT FROM m.schema_version")
+    return None if found is None else set(found)
+
+
+def _merged_without_later(con: duckdb.DuckDBPyConnection, recorded: str, later: str) -> list[str] | None:
+    """Current-state models (dbt names) whose relation exists, whose record in ``model_state``
+    (alias ``m``) meets ``recorded``, and that have no committed batch (alias ``b``) after the one
+    they merged meeting ``later``. The two conditions are the project's own SQL, never data.
+    None when nothing is recorded yet."""
     try:
         rows = con.execute(
-            """
+            f"""
             SELECT m.namespace, m.table_name
             FROM cd2_meta.model_state AS m
             JOIN information_schema.tables AS t
                 ON t.table_schema = m.namespace AND t.table_name = m.table_name
                 AND t.table_catalog = current_database()
-            WHERE m.batch_id IS NOT NULL AND NOT EXISTS (
+            WHERE ({recorded}) AND NOT EXISTS (
                 SELECT 1 FROM cd2_meta.batches AS b
                 WHERE b.namespace = m.namespace AND b.table_name = m.table_name
-                    AND b.status = 'committed' AND b.batch_id > m.batch_id
-                    AND b.schema_version IS DISTINCT FROM m.schema_version
+                    AND b.status = 'committed' AND b.batch_id > coalesce(m.batch_id, -1)
+                    AND ({later})
             )
+            ORDER BY 1, 2
             """
         ).fetchall()
     except duckdb.CatalogException:
         return None
-    return {model_name(ns, table) for ns, table in rows}
+    return [model_name(ns, table) for ns, table in rows]
 
 
 def dbt_vars(project_dir: Path, fingerprint: str | None = None) -> str:
