@@ -322,7 +322,8 @@ def tests_of(manifest: Any, models: Sequence[str]) -> list[Any]:
     """The data tests of the parsed manifest that read any of the models named ``models``."""
     if not models:
         return []
-    ids = {uid for uid, node in manifest.nodes.items() if node.resource_type == "model" and node.name in set(models)}
+    wanted = set(models)
+    ids = {uid for uid, node in manifest.nodes.items() if node.resource_type == "model" and node.name in wanted}
     return [
         node
         for node in manifest.nodes.values()
